@@ -1,0 +1,81 @@
+"""swarmkit: Docker Swarm stack files as Pydantic models, and the tools around them.
+
+The public names load lazily (PEP 562), so ``import swarmkit`` costs almost
+nothing and ``python -m swarmkit.<stdlib-only module>`` never imports pydantic,
+PyYAML, Django or the docker SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from swarmkit._version import __version__
+
+if TYPE_CHECKING:
+    from swarmkit.exceptions import (
+        EnvFileError,
+        InterpolationError,
+        StackError,
+        StackFileError,
+        StackSyntaxError,
+        StackValidationError,
+        SwarmkitError,
+    )
+    from swarmkit.stack import (
+        LintFinding,
+        Service,
+        Stack,
+        hash_names,
+        lint_stack,
+        load_stack,
+        merge_stacks,
+    )
+
+__all__ = [
+    "EnvFileError",
+    "InterpolationError",
+    "LintFinding",
+    "Service",
+    "Stack",
+    "StackError",
+    "StackFileError",
+    "StackSyntaxError",
+    "StackValidationError",
+    "SwarmkitError",
+    "__version__",
+    "hash_names",
+    "lint_stack",
+    "load_stack",
+    "merge_stacks",
+]
+
+_LAZY = {
+    "EnvFileError": "swarmkit.exceptions",
+    "InterpolationError": "swarmkit.exceptions",
+    "StackError": "swarmkit.exceptions",
+    "StackFileError": "swarmkit.exceptions",
+    "StackSyntaxError": "swarmkit.exceptions",
+    "StackValidationError": "swarmkit.exceptions",
+    "SwarmkitError": "swarmkit.exceptions",
+    "LintFinding": "swarmkit.stack",
+    "Service": "swarmkit.stack",
+    "Stack": "swarmkit.stack",
+    "hash_names": "swarmkit.stack",
+    "lint_stack": "swarmkit.stack",
+    "load_stack": "swarmkit.stack",
+    "merge_stacks": "swarmkit.stack",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'swarmkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,132 @@
+"""Every error a user of swarmkit can cause, in one tree.
+
+::
+
+    SwarmkitError                  base of everything below; ``.hint`` says what to do
+    └── StackError                 a stack file or its inputs are wrong
+        │                          (``.file``, ``.line``, ``.key_path``)
+        ├── StackFileError         a file is missing or unreadable
+        ├── StackSyntaxError       malformed YAML
+        ├── StackValidationError   unknown key, wrong type or value, or a file the
+        │                          docker CLI would refuse
+        ├── InterpolationError     ``${VAR:?msg}`` unset, or an invalid ``$`` template
+        └── EnvFileError           an ``env_file`` or ``--env-file`` is malformed
+
+Each error's ``str()`` is one line: ``file:line: key.path: message (hint)``,
+with the parts it knows. The CLI prints exactly that and exits 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EnvFileError",
+    "InterpolationError",
+    "StackError",
+    "StackFileError",
+    "StackSyntaxError",
+    "StackValidationError",
+    "SwarmkitError",
+    "format_loc",
+]
+
+
+class SwarmkitError(Exception):
+    """Base of every error swarmkit raises on purpose.
+
+    ``message`` says what is wrong, ``hint`` (optional) what to do about it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return " ".join(text.split("\n"))
+
+
+class StackError(SwarmkitError):
+    """A stack file, or a file or variable it uses, is wrong.
+
+    ``file`` is the path as given, ``line`` is 1-based, and ``key_path`` is the
+    dotted path of the offending key (``services.app.ports[0]``); any of them
+    may be ``None`` when unknown. ``loc`` is the same path as a tuple of keys
+    and list indices, which the loader uses to find the line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key_path: str | None = None,
+        loc: tuple[str | int, ...] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.file = file
+        self.line = line
+        self.loc = loc
+        self.key_path = key_path if key_path is not None else format_loc(loc)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
+            where += ": "
+        key = f"{self.key_path}: " if self.key_path else ""
+        return where + key + super().__str__()
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str | None:
+    """``("services", "app", "ports", 0)`` -> ``"services.app.ports[0]"``."""
+    if not loc:
+        return None
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+class StackFileError(StackError):
+    """A stack file (or a file it names) is missing or cannot be read."""
+
+
+class StackSyntaxError(StackError):
+    """A stack file is not valid YAML, or its top level is not a mapping."""
+
+
+class StackValidationError(StackError):
+    """A stack file has an unknown key, a wrong type or a value the CLI refuses."""
+
+
+class InterpolationError(StackError):
+    """A required variable is unset (``${VAR:?msg}``) or a ``$`` template is invalid.
+
+    ``variable`` names the variable when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        variable: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        key_path: str | None = None,
+        loc: tuple[str | int, ...] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, file=file, line=line, key_path=key_path, loc=loc, hint=hint)
+        self.variable = variable
+
+
+class EnvFileError(StackError):
+    """An env file is unreadable or has a line the docker CLI would refuse."""

@@ -1,0 +1,99 @@
+"""Stack files as Pydantic models: load, interpolate, merge, lint and render.
+
+``from swarmkit.stack import Stack, Service, load_stack`` is all most users need::
+
+    stack = load_stack("deploy/stack.yml", "deploy/stack.production.yml")
+    stack.services["app"].deploy.replicas = 3
+    Path("stack.yml").write_text(stack.to_yaml())
+"""
+
+from __future__ import annotations
+
+from swarmkit.stack.lint import (
+    LintFinding,
+    Severity,
+    format_json,
+    format_text,
+    has_errors,
+    lint_stack,
+)
+from swarmkit.stack.load import build_environ, load_stack, load_stack_file
+from swarmkit.stack.merge import merge_stacks
+from swarmkit.stack.model import Config, IpamConfig, IpamPool, Network, Secret, Stack, Volume
+from swarmkit.stack.render import hash_names, render_stack
+from swarmkit.stack.service import (
+    BuildConfig,
+    ConfigRef,
+    CredentialSpec,
+    DeployConfig,
+    DiscreteResource,
+    GenericResource,
+    Healthcheck,
+    LoggingConfig,
+    Placement,
+    PlacementPreference,
+    PortConfig,
+    ResourceLimits,
+    ResourceReservations,
+    Resources,
+    RestartPolicy,
+    SecretRef,
+    Service,
+    ServiceNetwork,
+    ServiceVolume,
+    Ulimit,
+    UpdateConfig,
+    VolumeBindOptions,
+    VolumeClusterOptions,
+    VolumeImageOptions,
+    VolumeOptions,
+    VolumeTmpfsOptions,
+)
+
+__all__ = [
+    "BuildConfig",
+    "Config",
+    "ConfigRef",
+    "CredentialSpec",
+    "DeployConfig",
+    "DiscreteResource",
+    "GenericResource",
+    "Healthcheck",
+    "IpamConfig",
+    "IpamPool",
+    "LintFinding",
+    "LoggingConfig",
+    "Network",
+    "Placement",
+    "PlacementPreference",
+    "PortConfig",
+    "ResourceLimits",
+    "ResourceReservations",
+    "Resources",
+    "RestartPolicy",
+    "Secret",
+    "SecretRef",
+    "Service",
+    "ServiceNetwork",
+    "ServiceVolume",
+    "Severity",
+    "Stack",
+    "Ulimit",
+    "UpdateConfig",
+    "Volume",
+    "VolumeBindOptions",
+    "VolumeClusterOptions",
+    "VolumeImageOptions",
+    "VolumeOptions",
+    "VolumeTmpfsOptions",
+    "build_environ",
+    "format_json",
+    "format_text",
+    "has_errors",
+    "hash_names",
+    "lint_stack",
+    "load_stack",
+    "load_stack_file",
+    "merge_stacks",
+    "render_stack",
+]

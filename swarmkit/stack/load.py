@@ -1,0 +1,279 @@
+"""Reading stack files: YAML, interpolation, validation and the CLI's load-time fix-ups.
+
+:func:`load_stack` does what ``docker stack config -c a.yml -c b.yml`` does,
+in the same order: parse each file, refuse properties the CLI forbids,
+interpolate variables, validate, read ``env_file`` entries into
+``environment``, make relative paths absolute against the directory of the
+first file, then merge the files in order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from swarmkit.exceptions import (
+    StackError,
+    StackFileError,
+    StackSyntaxError,
+    StackValidationError,
+)
+from swarmkit.stack.envfile import kv_list_to_mapping, parse_env_file, read_env_file
+from swarmkit.stack.interpolate import interpolate
+from swarmkit.stack.merge import merge_stacks
+from swarmkit.stack.model import Config, Secret, Stack
+from swarmkit.stack.schema import check_schema, normalize_version
+from swarmkit.stack.service import Service
+from swarmkit.stack.syntax import resolve_bind_source
+from swarmkit.stack.yamlio import Lines, load_yaml
+
+__all__ = ["build_environ", "load_stack", "load_stack_file"]
+
+Loc = tuple[str | int, ...]
+
+# Keys the CLI refuses outright, with what to do instead.
+_FORBIDDEN = {
+    "extends": "extends is not supported by docker stack deploy",
+    "volume_driver": "define a volume in the top-level volumes section and set its driver there",
+    "volumes_from": "share a top-level volume between the services instead",
+    "cpu_quota": "set resource limits with deploy.resources",
+    "cpu_shares": "set resource limits with deploy.resources",
+    "cpuset": "set resource limits with deploy.resources",
+    "mem_limit": "set resource limits with deploy.resources",
+    "memswap_limit": "set resource limits with deploy.resources",
+}
+
+
+def build_environ(
+    environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """The variables interpolation sees: ``env_file`` values, then ``environ`` on top.
+
+    ``environ`` defaults to the process environment; like ``docker compose``,
+    a variable set in the environment wins over the same one in the file.
+    """
+    result: dict[str, str] = {}
+    if env_file is not None:
+        result.update(read_env_file(env_file))
+    result.update(os.environ if environ is None else environ)
+    return result
+
+
+def _line(lines: Lines, loc: Loc) -> int | None:
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def _raw_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Map a pydantic error location onto the keys that exist in the raw data."""
+    found: list[str | int] = []
+    current = data
+    for part in loc:
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+            found.append(part)
+    return tuple(found)
+
+
+def _describe(error: Mapping[str, Any]) -> tuple[str, str | None]:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = error["loc"][-1]
+        return f"unknown key {key!r}", "check the spelling; docs/stack-reference.md lists every key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind != "value_error" and not isinstance(error.get("input"), dict | list):
+        message += f", got {error.get('input')!r}"
+    return message, None
+
+
+def _validation_error(exc: ValidationError, data: Any, file: str, lines: Lines) -> StackError:
+    error = exc.errors()[0]
+    loc = _raw_loc(data, error["loc"])
+    if error["type"] == "extra_forbidden" and loc[-1:] != error["loc"][-1:]:
+        loc = (*loc, error["loc"][-1])
+    message, hint = _describe(error)
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    return StackValidationError(message, file=file, line=_line(lines, loc), loc=loc, hint=hint)
+
+
+def _check_forbidden(data: dict[str, Any], file: str, lines: Lines) -> None:
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return
+    for name, service in services.items():
+        if not isinstance(service, dict):
+            continue
+        for key, hint in _FORBIDDEN.items():
+            if key in service:
+                loc = ("services", name, key)
+                raise StackValidationError(
+                    f"{key!r} is not supported by docker stack deploy",
+                    file=file,
+                    line=_line(lines, loc),
+                    loc=loc,
+                    hint=hint,
+                )
+
+
+def _absolute(working_dir: str, path: str) -> str:
+    # Go's filepath.Join also cleans the result (no "./", no "a/../").
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(working_dir, path))
+
+
+def _resolve_environment(service: Service, working_dir: str, environ: Mapping[str, str]) -> None:
+    """``env_file`` entries first, then ``environment``; empty values come from ``environ``."""
+    resolved: dict[str, str | None] = {}
+
+    def update(values: Mapping[str, str | None]) -> None:
+        for key, value in values.items():
+            if (value is None or value == "") and key in environ:
+                resolved[key] = environ[key]
+            else:
+                resolved[key] = value
+
+    if service.env_file:
+        entries: list[str] = []
+        for env_file in service.env_file:
+            entries.extend(parse_env_file(_absolute(working_dir, env_file), environ.get))
+        update(kv_list_to_mapping(entries))
+    update(service.environment)
+    service.environment = resolved
+
+
+def _fix_up(
+    stack: Stack, raw: dict[str, Any], working_dir: str, environ: Mapping[str, str], file: str
+) -> None:
+    """The CLI's load-time changes: env files, absolute paths, external names."""
+    for service in stack.services.values():
+        _resolve_environment(service, working_dir, environ)
+        for mount in service.volumes:
+            if mount.type == "bind":
+                mount.source = resolve_bind_source(mount.source, working_dir, environ)
+    for name, network in stack.networks.items():
+        if network.external:
+            network.name = network.name or name
+        else:
+            network.extensions = {}  # the CLI keeps x-* keys of external networks only
+    for name, volume in stack.volumes.items():
+        if volume.external:
+            volume.name = volume.name or name
+        else:
+            volume.extensions = {}
+    file_objects: list[tuple[str, Secret | Config]] = [
+        *stack.secrets.items(),
+        *stack.configs.items(),
+    ]
+    for name, obj in file_objects:
+        if obj.external:
+            obj.name = obj.name or name
+        elif not obj.driver:
+            obj.file = _absolute(working_dir, obj.file)
+
+
+def _read(path: str) -> tuple[str, str]:
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise StackFileError(
+            "no such file", file=path, hint="check the path given with -c"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackFileError(f"cannot read the file: {exc}", file=path) from None
+
+
+def load_stack_file(
+    path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    working_dir: str | os.PathLike[str] | None = None,
+) -> Stack:
+    """Load one stack file without merging: parsed, interpolated, validated.
+
+    Relative paths resolve against ``working_dir`` (default: the file's own
+    directory). Raises a :class:`~swarmkit.exceptions.StackError` subclass
+    naming the file, the line and the key.
+    """
+    stack, _ = _load_one(str(path), build_environ(environ), working_dir)
+    return stack
+
+
+def _load_one(
+    path: str, environ: Mapping[str, str], working_dir: str | os.PathLike[str] | None
+) -> tuple[Stack, str]:
+    text, file = _read(path)
+    data, lines = load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise StackSyntaxError(
+            "the top level must be a mapping",
+            file=file,
+            line=1,
+            hint="a stack file starts with keys such as version: and services:",
+        )
+    try:
+        version = normalize_version(data.get("version"), file)
+        _check_forbidden(data, file, lines)
+        data = interpolate(data, environ)
+        check_schema(data, version, file)
+        stack = Stack.model_validate({**data, "version": version})
+    except ValidationError as exc:
+        raise _validation_error(exc, data, file, lines) from None
+    except StackError as exc:
+        exc.file = file
+        exc.line = exc.line or _line(lines, exc.loc)
+        raise
+    if working_dir is None:
+        working_dir = os.getcwd() if path == "-" else os.path.dirname(os.path.abspath(path))
+    try:
+        _fix_up(stack, data, os.fspath(working_dir), environ, file)
+    except StackError as exc:
+        exc.file = exc.file or file
+        raise
+    return stack, version
+
+
+def load_stack(
+    *paths: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+) -> Stack:
+    """Load stack files and merge them in order, exactly as ``docker stack config`` does.
+
+    ``environ`` (default: the process environment) and the optional
+    ``env_file`` give the variables for interpolation. Relative paths resolve
+    against the directory of the first file, as the docker CLI does.
+    """
+    if not paths:
+        raise StackFileError("no stack file given", hint="pass at least one file (-c FILE)")
+    variables = build_environ(environ, env_file)
+    first = os.fspath(paths[0])
+    working_dir = os.getcwd() if first == "-" else os.path.dirname(os.path.abspath(first))
+    merged, first_version = _load_one(first, variables, working_dir)
+    for path in paths[1:]:
+        stack, version = _load_one(os.fspath(path), variables, working_dir)
+        if version != first_version:
+            raise StackValidationError(
+                f"version {version} differs from the first file's {first_version}",
+                file=os.fspath(path),
+                loc=("version",),
+                hint="give every file the same version",
+            )
+        try:
+            merged = merge_stacks(merged, stack)
+        except StackError as exc:
+            exc.file = os.fspath(path)
+            raise
+    return merged

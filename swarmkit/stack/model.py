@@ -1,0 +1,178 @@
+"""The model of a whole stack file: services plus top-level networks, volumes,
+secrets and configs, and its rendering back to YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.service import Service
+from swarmkit.stack.types import Labels, StringMapping
+
+__all__ = [
+    "Config",
+    "IpamConfig",
+    "IpamPool",
+    "Network",
+    "Secret",
+    "Stack",
+    "Volume",
+]
+
+
+def _external_name(data: Any, kind: str) -> Any:
+    """``external: {name: x}`` is the old spelling of ``external: true`` + ``name: x``."""
+    if not isinstance(data, dict) or not isinstance(data.get("external"), dict):
+        return data
+    data = dict(data)
+    external = data["external"]
+    unknown = set(external) - {"name"}
+    if unknown:
+        raise ValueError(f"external: unknown key {sorted(unknown)[0]!r}; only 'name' is allowed")
+    name = external.get("name")
+    data["external"] = True
+    if name is not None:
+        if data.get("name"):
+            raise ValueError(f"{kind}.external.name and {kind}.name conflict; only use {kind}.name")
+        data["name"] = name if isinstance(name, str) else str(name)
+    return data
+
+
+class IpamPool(StackModel):
+    """One ``ipam.config`` entry."""
+
+    subnet: str = ""
+
+
+class IpamConfig(StackModel):
+    """A network's ``ipam`` settings."""
+
+    driver: str = ""
+    config: list[IpamPool] = Field(default_factory=list)
+
+
+class Network(ExtensibleModel):
+    """A top-level network. Swarm services need ``driver: overlay``."""
+
+    name: str = ""
+    driver: str = ""
+    driver_opts: StringMapping = Field(default_factory=dict)
+    ipam: IpamConfig = Field(default_factory=IpamConfig)
+    external: bool = False
+    internal: bool = False
+    attachable: bool = False
+    labels: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external(cls, data: Any) -> Any:
+        return _external_name(data, "network")
+
+
+class Volume(ExtensibleModel):
+    """A top-level named volume."""
+
+    name: str = ""
+    driver: str = ""
+    driver_opts: StringMapping = Field(default_factory=dict)
+    external: bool = False
+    labels: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external(cls, data: Any) -> Any:
+        return _external_name(data, "volume")
+
+    @model_validator(mode="after")
+    def _external_conflicts(self) -> Volume:
+        if self.external:
+            for key in ("driver", "driver_opts", "labels"):
+                if getattr(self, key):
+                    raise ValueError(f'conflicting parameters "external" and "{key}"')
+        return self
+
+
+class _FileObject(ExtensibleModel):
+    name: str = ""
+    file: str = ""
+    external: bool = False
+    labels: Labels = Field(default_factory=dict)
+    driver: str = ""
+    driver_opts: StringMapping = Field(default_factory=dict)
+    template_driver: str = ""
+
+    @model_validator(mode="after")
+    def _driver_conflict(self) -> _FileObject:
+        if not self.external and self.driver and self.file:
+            raise ValueError("driver and file conflict; only use driver")
+        return self
+
+
+class Secret(_FileObject):
+    """A top-level secret: ``external`` (created beforehand) or from a ``file``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external(cls, data: Any) -> Any:
+        return _external_name(data, "secret")
+
+
+class Config(_FileObject):
+    """A top-level config: ``external`` or from a ``file``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external(cls, data: Any) -> Any:
+        return _external_name(data, "config")
+
+
+def _null_values(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ({} if v is None else v) for k, v in value.items()}
+    return value
+
+
+class Stack(ExtensibleModel):
+    """A stack file. Build one in Python, or get one from :func:`load_stack`.
+
+    ``Stack(...).to_yaml()`` renders it as ``docker stack config`` would print it.
+    """
+
+    version: str = "3.8"
+    services: dict[str, Service] = Field(default_factory=dict)
+    networks: dict[str, Network] = Field(default_factory=dict)
+    volumes: dict[str, Volume] = Field(default_factory=dict)
+    secrets: dict[str, Secret] = Field(default_factory=dict)
+    configs: dict[str, Config] = Field(default_factory=dict)
+
+    @field_validator("networks", "volumes", "secrets", "configs", "services", mode="before")
+    @classmethod
+    def _null_entries(cls, value: Any) -> Any:
+        return _null_values(value)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if value is None or value in ("", "3"):
+            return "3.13" if value is not None else value
+        return value
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data in the shape ``docker stack config`` prints."""
+        data = super().to_data()
+        data.pop("version", None)
+        data.pop("services", None)
+        data = {
+            "version": self.version,
+            "services": {name: s.to_data() for name, s in sorted(self.services.items())},
+            **data,
+        }
+        return data
+
+    def to_yaml(self) -> str:
+        """Render as YAML: same model, same bytes; readable by ``docker stack deploy``."""
+        from swarmkit.stack.render import render_stack
+
+        return render_stack(self)

@@ -1,0 +1,198 @@
+"""What the Compose file schemas (v3.0 to v3.13) allow beyond key names and types.
+
+The pydantic models describe format 3.13; these tables hold the rest of what
+the docker CLI checks with its JSON schemas: which version introduced a key
+(a 3.0 file may not use ``configs``), and which lists must not repeat an item.
+Paths use ``*`` for a name and ``[]`` for a list item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from swarmkit.exceptions import StackValidationError
+
+__all__ = ["SUPPORTED_VERSIONS", "check_schema", "normalize_version"]
+
+SUPPORTED_VERSIONS = tuple(f"3.{minor}" for minor in range(14))
+DEFAULT_VERSION = "3.13"
+
+# The first version whose schema allows the key (keys absent here exist since 3.0).
+_INTRODUCED: dict[str, str] = {
+    "secrets": "3.1",
+    "services.*.secrets": "3.1",
+    "networks.*.attachable": "3.2",
+    "services.*.build.cache_from": "3.2",
+    "services.*.deploy.endpoint_mode": "3.2",
+    "services.*.ports.[].mode": "3.2",
+    "services.*.ports.[].protocol": "3.2",
+    "services.*.ports.[].published": "3.2",
+    "services.*.ports.[].target": "3.2",
+    "services.*.volumes.[].bind": "3.2",
+    "services.*.volumes.[].consistency": "3.2",
+    "services.*.volumes.[].read_only": "3.2",
+    "services.*.volumes.[].source": "3.2",
+    "services.*.volumes.[].target": "3.2",
+    "services.*.volumes.[].type": "3.2",
+    "services.*.volumes.[].volume": "3.2",
+    "configs": "3.3",
+    "services.*.build.labels": "3.3",
+    "services.*.configs": "3.3",
+    "services.*.credential_spec": "3.3",
+    "services.*.deploy.placement.preferences": "3.3",
+    "services.*.build.network": "3.4",
+    "services.*.build.target": "3.4",
+    "services.*.deploy.update_config.order": "3.4",
+    "services.*.healthcheck.start_period": "3.4",
+    "volumes.*.name": "3.4",
+    "configs.*.name": "3.5",
+    "networks.*.name": "3.5",
+    "secrets.*.name": "3.5",
+    "services.*.build.shm_size": "3.5",
+    "services.*.deploy.resources.reservations.generic_resources": "3.5",
+    "services.*.isolation": "3.5",
+    "services.*.volumes.[].tmpfs": "3.6",
+    "services.*.deploy.rollback_config": "3.7",
+    "services.*.init": "3.7",
+    "configs.*.template_driver": "3.8",
+    "secrets.*.driver": "3.8",
+    "secrets.*.driver_opts": "3.8",
+    "secrets.*.template_driver": "3.8",
+    "services.*.credential_spec.config": "3.8",
+    "services.*.deploy.placement.max_replicas_per_node": "3.8",
+    "services.*.build.extra_hosts": "3.9",
+    "services.*.cgroupns_mode": "3.9",
+    "services.*.deploy.resources.limits.pids": "3.9",
+    "services.*.healthcheck.start_interval": "3.12",
+    "services.*.networks.*.driver_opts": "3.13",
+    "services.*.oom_score_adj": "3.13",
+}
+
+# Lists whose items must be unique (as written, before any short form is expanded).
+_UNIQUE: frozenset[str] = frozenset(
+    {
+        "configs.*.labels",
+        "networks.*.labels",
+        "secrets.*.labels",
+        "volumes.*.labels",
+        "services.*.build.args",
+        "services.*.build.cache_from",
+        "services.*.build.extra_hosts",
+        "services.*.build.labels",
+        "services.*.cap_add",
+        "services.*.cap_drop",
+        "services.*.depends_on",
+        "services.*.deploy.labels",
+        "services.*.devices",
+        "services.*.dns",
+        "services.*.dns_search",
+        "services.*.env_file",
+        "services.*.environment",
+        "services.*.expose",
+        "services.*.external_links",
+        "services.*.extra_hosts",
+        "services.*.labels",
+        "services.*.links",
+        "services.*.networks",
+        "services.*.networks.*.aliases",
+        "services.*.ports",
+        "services.*.security_opt",
+        "services.*.sysctls",
+        "services.*.tmpfs",
+    }
+)
+
+# Mappings whose keys are names (everything else is a fixed key).
+_NAME_MAPS = frozenset(
+    {
+        "services",
+        "networks",
+        "volumes",
+        "secrets",
+        "configs",
+        "services.*.networks",
+        "services.*.ulimits",
+    }
+)
+
+Loc = tuple[str | int, ...]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def normalize_version(raw: Any, file: str) -> str:
+    """The file's format version as the CLI reads it (no ``version`` means 3.13)."""
+    if raw is None:
+        return DEFAULT_VERSION
+    if not isinstance(raw, str):
+        raise StackValidationError(
+            "version must be a string",
+            file=file,
+            loc=("version",),
+            hint='quote it: version: "3.8"',
+        )
+    version = DEFAULT_VERSION if raw in ("", "3") else raw
+    if version not in SUPPORTED_VERSIONS:
+        raise StackValidationError(
+            f"unsupported Compose file version: {raw}",
+            file=file,
+            loc=("version",),
+            hint="use a version from 3.0 to 3.13",
+        )
+    return version
+
+
+def _walk(value: Any, loc: Loc, pattern: str) -> Iterator[tuple[Loc, str, Any]]:
+    yield loc, pattern, value
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str) and key.startswith("x-"):
+                continue
+            if not pattern:
+                child_pattern = str(key)
+            elif pattern in _NAME_MAPS:
+                child_pattern = f"{pattern}.*"
+            else:
+                child_pattern = f"{pattern}.{key}"
+            yield from _walk(child, (*loc, key), child_pattern)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _walk(child, (*loc, index), f"{pattern}.[]")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return (type(value).__name__, value)
+
+
+def check_schema(data: dict[str, Any], version: str, file: str) -> None:
+    """Refuse keys newer than ``version`` and repeated list items, as the CLI does."""
+    wanted = _version_key(version)
+    for loc, pattern, value in _walk(data, (), ""):
+        introduced = _INTRODUCED.get(pattern)
+        if introduced and _version_key(introduced) > wanted:
+            raise StackValidationError(
+                f"key {str(loc[-1])!r} needs Compose file version {introduced} or later "
+                f"(this file declares {version})",
+                file=file,
+                loc=loc,
+                hint=f'raise the file\'s version to "{introduced}" or more',
+            )
+        if pattern in _UNIQUE and isinstance(value, list):
+            seen: set[Any] = set()
+            for index, item in enumerate(value):
+                key = _hashable(item)
+                if key in seen:
+                    raise StackValidationError(
+                        f"item {item!r} is listed twice",
+                        file=file,
+                        loc=(*loc, index),
+                        hint="remove the repeated item",
+                    )
+                seen.add(key)

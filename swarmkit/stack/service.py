@@ -1,0 +1,421 @@
+"""The model of one service of a stack, key for key as Compose file format 3.13 has it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator, model_validator
+
+from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.types import (
+    Duration,
+    HostsList,
+    Labels,
+    MappingWithEquals,
+    ShellCommand,
+    StringList,
+    StringMapping,
+    StringOrNumberList,
+    UnitBytes,
+)
+
+__all__ = [
+    "BuildConfig",
+    "ConfigRef",
+    "CredentialSpec",
+    "DeployConfig",
+    "DiscreteResource",
+    "GenericResource",
+    "Healthcheck",
+    "LoggingConfig",
+    "Placement",
+    "PlacementPreference",
+    "PortConfig",
+    "ResourceLimits",
+    "ResourceReservations",
+    "Resources",
+    "RestartPolicy",
+    "SecretRef",
+    "Service",
+    "ServiceNetwork",
+    "ServiceVolume",
+    "Ulimit",
+    "UpdateConfig",
+    "VolumeBindOptions",
+    "VolumeClusterOptions",
+    "VolumeImageOptions",
+    "VolumeOptions",
+    "VolumeTmpfsOptions",
+]
+
+
+class BuildConfig(StackModel):
+    """``build`` (ignored by ``docker stack deploy``; kept for compose)."""
+
+    context: str = ""
+    dockerfile: str = ""
+    args: MappingWithEquals = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+    cache_from: StringList = Field(default_factory=list)
+    extra_hosts: HostsList = Field(default_factory=list)
+    network: str = ""
+    target: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, data: Any) -> Any:
+        return {"context": data} if isinstance(data, str) else data
+
+
+class CredentialSpec(StackModel):
+    """``credential_spec`` (Windows services)."""
+
+    config: str = ""
+    file: str = ""
+    registry: str = ""
+
+
+class Healthcheck(StackModel):
+    """``healthcheck``: the test Swarm runs to decide a task is healthy."""
+
+    test: list[str] = Field(default_factory=list)
+    timeout: Duration | None = None
+    interval: Duration | None = None
+    retries: int | None = None
+    start_period: Duration | None = None
+    start_interval: Duration | None = None
+    disable: bool = False
+
+    @field_validator("test", mode="before")
+    @classmethod
+    def _shell_form(cls, value: Any) -> Any:
+        return ["CMD-SHELL", value] if isinstance(value, str) else value
+
+
+class LoggingConfig(StackModel):
+    """``logging``: the log driver and its options."""
+
+    driver: str = ""
+    options: StringMapping = Field(default_factory=dict)
+
+
+class UpdateConfig(StackModel):
+    """``deploy.update_config`` and ``deploy.rollback_config``."""
+
+    parallelism: int | None = None
+    delay: Duration = "0s"
+    failure_action: str = ""
+    monitor: Duration = "0s"
+    max_failure_ratio: float = 0.0
+    order: str = ""
+
+    @field_validator("order")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        if value not in ("", "start-first", "stop-first"):
+            raise ValueError("order must be one of: start-first, stop-first")
+        return value
+
+
+class ResourceLimits(StackModel):
+    """``deploy.resources.limits``."""
+
+    _as_string: ClassVar[frozenset[str]] = frozenset({"memory"})
+
+    cpus: str = ""
+    memory: UnitBytes = 0
+    pids: int = 0
+
+
+class DiscreteResource(StackModel):
+    """A discrete generic resource (``kind`` and ``value``)."""
+
+    kind: str = ""
+    value: int = 0
+
+    def to_data(self) -> dict[str, Any]:
+        # The CLI's Go type has no omitempty here: both keys always print.
+        return {"kind": self.kind, "value": self.value}
+
+
+class GenericResource(StackModel):
+    """One entry of ``deploy.resources.reservations.generic_resources``."""
+
+    discrete_resource_spec: DiscreteResource | None = None
+
+
+class ResourceReservations(StackModel):
+    """``deploy.resources.reservations``."""
+
+    _as_string: ClassVar[frozenset[str]] = frozenset({"memory"})
+
+    cpus: str = ""
+    memory: UnitBytes = 0
+    generic_resources: list[GenericResource] = Field(default_factory=list)
+
+
+class Resources(StackModel):
+    """``deploy.resources``."""
+
+    limits: ResourceLimits | None = None
+    reservations: ResourceReservations | None = None
+
+
+class RestartPolicy(StackModel):
+    """``deploy.restart_policy``."""
+
+    condition: str = ""
+    delay: Duration | None = None
+    max_attempts: int | None = None
+    window: Duration | None = None
+
+
+class PlacementPreference(StackModel):
+    """One ``deploy.placement.preferences`` entry."""
+
+    spread: str = ""
+
+
+class Placement(StackModel):
+    """``deploy.placement``."""
+
+    constraints: list[str] = Field(default_factory=list)
+    preferences: list[PlacementPreference] = Field(default_factory=list)
+    max_replicas_per_node: int = 0
+
+
+class DeployConfig(StackModel):
+    """``deploy``: how Swarm schedules, updates and restarts the service."""
+
+    mode: str = ""
+    replicas: int | None = None
+    labels: Labels = Field(default_factory=dict)
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    resources: Resources = Field(default_factory=Resources)
+    restart_policy: RestartPolicy | None = None
+    placement: Placement = Field(default_factory=Placement)
+    endpoint_mode: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class ServiceNetwork(StackModel):
+    """A service's attachment to one network."""
+
+    aliases: list[str] = Field(default_factory=list)
+    driver_opts: StringMapping = Field(default_factory=dict)
+    ipv4_address: str = ""
+    ipv6_address: str = ""
+
+
+class PortConfig(StackModel):
+    """A published port, in long form (short forms are expanded on load)."""
+
+    mode: str = ""
+    target: int = 0
+    published: int = 0
+    protocol: str = ""
+
+
+class VolumeBindOptions(StackModel):
+    """``bind`` options of a bind mount."""
+
+    propagation: str = ""
+
+
+class VolumeOptions(StackModel):
+    """``volume`` options of a volume mount."""
+
+    nocopy: bool = False
+    subpath: str = ""
+
+
+class VolumeImageOptions(StackModel):
+    """``image`` options of an image mount."""
+
+    subpath: str = ""
+
+
+class VolumeTmpfsOptions(StackModel):
+    """``tmpfs`` options of a tmpfs mount."""
+
+    size: int = 0
+
+
+class VolumeClusterOptions(StackModel):
+    """``cluster`` options of a cluster volume mount (none yet)."""
+
+
+class ServiceVolume(StackModel):
+    """A mount, in long form (``src:dst:ro`` is expanded on load)."""
+
+    type: str = ""
+    source: str = ""
+    target: str = ""
+    read_only: bool = False
+    consistency: str = ""
+    bind: VolumeBindOptions | None = None
+    volume: VolumeOptions | None = None
+    image: VolumeImageOptions | None = None
+    tmpfs: VolumeTmpfsOptions | None = None
+    cluster: VolumeClusterOptions | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            from swarmkit.stack.syntax import parse_volume_spec
+            from swarmkit.stack.types import _checked
+
+            return _checked(parse_volume_spec)(data)
+        return data
+
+
+class _FileReference(StackModel):
+    source: str = ""
+    target: str = ""
+    uid: str = ""
+    gid: str = ""
+    mode: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+
+class SecretRef(_FileReference):
+    """A service's use of a secret (``- name`` or the long form)."""
+
+
+class ConfigRef(_FileReference):
+    """A service's use of a config (``- name`` or the long form)."""
+
+
+class Ulimit(StackModel):
+    """One ulimit: a single value, or soft and hard."""
+
+    single: int = 0
+    soft: int = 0
+    hard: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, data: Any) -> Any:
+        if isinstance(data, int) and not isinstance(data, bool):
+            return {"single": data}
+        if isinstance(data, dict) and "single" in data:
+            raise ValueError("a ulimit is a number or a mapping with soft and hard")
+        return data
+
+    def to_data(self) -> Any:
+        if self.single:
+            return self.single
+        # The CLI prints a zero soft/hard pair as {}, which it then refuses to
+        # load; both keys are always written here so the output stays loadable.
+        return {"soft": self.soft, "hard": self.hard}
+
+
+def _expand_ports(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    from swarmkit.stack.syntax import parse_port_spec
+    from swarmkit.stack.types import _checked
+
+    ports: list[Any] = []
+    for entry in value:
+        if isinstance(entry, bool):
+            ports.append(entry)
+        elif isinstance(entry, int | str):
+            ports.extend(_checked(parse_port_spec)(str(entry)))
+        else:
+            ports.append(entry)
+    return ports
+
+
+def _network_list(value: Any) -> Any:
+    if isinstance(value, list):
+        return dict.fromkeys(value)
+    return value
+
+
+class Service(ExtensibleModel):
+    """One service of a stack. Fields follow the CLI's order and names.
+
+    Keys that ``docker stack deploy`` ignores (``build``, ``restart``,
+    ``container_name``, ``depends_on``...) load too, since the same files serve
+    compose; ``swarmkit lint`` reports them.
+    """
+
+    build: BuildConfig = Field(default_factory=BuildConfig)
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
+    cgroupns_mode: str = ""
+    cgroup_parent: str = ""
+    command: ShellCommand = Field(default_factory=list)
+    configs: list[ConfigRef] = Field(default_factory=list)
+    container_name: str = ""
+    credential_spec: CredentialSpec = Field(default_factory=CredentialSpec)
+    depends_on: list[str] = Field(default_factory=list)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    devices: list[str] = Field(default_factory=list)
+    dns: StringList = Field(default_factory=list)
+    dns_search: StringList = Field(default_factory=list)
+    domainname: str = ""
+    entrypoint: ShellCommand = Field(default_factory=list)
+    environment: MappingWithEquals = Field(default_factory=dict)
+    env_file: StringList = Field(default_factory=list)
+    expose: StringOrNumberList = Field(default_factory=list)
+    external_links: list[str] = Field(default_factory=list)
+    extra_hosts: HostsList = Field(default_factory=list)
+    hostname: str = ""
+    healthcheck: Healthcheck | None = None
+    image: str = ""
+    init: bool | None = None
+    ipc: str = ""
+    isolation: str = ""
+    labels: Labels = Field(default_factory=dict)
+    links: list[str] = Field(default_factory=list)
+    logging: LoggingConfig | None = None
+    mac_address: str = ""
+    network_mode: str = ""
+    networks: dict[str, ServiceNetwork | None] = Field(default_factory=dict)
+    pid: str = ""
+    ports: list[PortConfig] = Field(default_factory=list)
+    privileged: bool = False
+    read_only: bool = False
+    restart: str = ""
+    secrets: list[SecretRef] = Field(default_factory=list)
+    security_opt: list[str] = Field(default_factory=list)
+    shm_size: str = ""
+    stdin_open: bool = False
+    stop_grace_period: Duration | None = None
+    stop_signal: str = ""
+    sysctls: Labels = Field(default_factory=dict)
+    tmpfs: StringList = Field(default_factory=list)
+    tty: bool = False
+    ulimits: dict[str, Ulimit | None] = Field(default_factory=dict)
+    user: str = ""
+    oom_score_adj: int = 0
+    userns_mode: str = ""
+    volumes: list[ServiceVolume] = Field(default_factory=list)
+    working_dir: str = ""
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _ports(cls, value: Any) -> Any:
+        return _expand_ports(value)
+
+    @field_validator("networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        return _network_list(value)
+
+    @field_validator("deploy", "build", "credential_spec", mode="before")
+    @classmethod
+    def _null_struct(cls, value: Any) -> Any:
+        return {} if value is None else value

@@ -1,0 +1,204 @@
+"""Field types shared by the stack models: Go-compatible scalars and short syntaxes.
+
+The docker CLI turns the loose YAML of a stack file into Go values with a few
+transforms (lists or mappings for labels, a string or a list for a command,
+``10s`` for durations). These annotated types apply the same transforms when
+a model is validated, so that a model always holds the long, normalised form
+the CLI prints with ``docker stack config``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BeforeValidator, PlainSerializer
+
+from swarmkit.exceptions import StackValidationError
+from swarmkit.stack import syntax
+
+__all__ = [
+    "Duration",
+    "HostsList",
+    "Labels",
+    "MappingWithEquals",
+    "ShellCommand",
+    "StringList",
+    "StringMapping",
+    "StringOrNumberList",
+    "UnitBytes",
+    "go_sprint",
+]
+
+T = TypeVar("T")
+
+
+def _checked(parse: Callable[[Any], T]) -> Callable[[Any], T]:
+    """Turn our StackValidationError into the ValueError pydantic attaches a loc to."""
+
+    def run(value: Any) -> T:
+        try:
+            return parse(value)
+        except StackValidationError as exc:
+            raise ValueError(exc.message) from None
+
+    return run
+
+
+def _go_float(value: float) -> str:
+    # fmt.Sprint(float64) is strconv's shortest 'g' format, which switches to
+    # the exponent form when the decimal exponent is < -4 or >= 6.
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(str(d) for d in digits)
+    exp = len(text) - 1 + exponent
+    prefix = "-" if sign else ""
+    if exp < -4 or exp >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{prefix}0.{'0' * (-exp - 1)}{text}"
+    if len(text) <= exp + 1:
+        return prefix + text + "0" * (exp + 1 - len(text))
+    return f"{prefix}{text[: exp + 1]}.{text[exp + 1 :]}"
+
+
+def go_sprint(value: Any) -> str:
+    """``fmt.Sprint`` of a value go-yaml decoded: how the CLI stringifies scalars."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, dt.datetime):
+        offset = value.utcoffset() or dt.timedelta()
+        minutes = int(offset.total_seconds()) // 60
+        zone = "UTC" if value.tzinfo is dt.UTC else ""
+        frac = f".{value.microsecond:06d}".rstrip("0") if value.microsecond else ""
+        sign = "-" if minutes < 0 else "+"
+        return (
+            value.strftime("%Y-%m-%d %H:%M:%S")
+            + f"{frac} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d} {zone}"
+        ).rstrip()
+    if isinstance(value, list):
+        return "[" + " ".join(go_sprint(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted((go_sprint(k), go_sprint(v)) for k, v in value.items())
+        return "map[" + " ".join(f"{k}:{v}" for k, v in items) + "]"
+    if value is None:
+        return "<nil>"
+    return str(value)
+
+
+def _mapping_value(key: Any, value: Any, allow_nil: bool) -> str | None:
+    # The schema allows strings, numbers and null; the CLI then stringifies.
+    if isinstance(value, bool | list | dict):
+        raise ValueError(
+            f"the value of {key!r} must be a string, number or null, got {value!r} (quote it)"
+        )
+    if value is None:
+        return None if allow_nil else ""
+    return go_sprint(value)
+
+
+def _mapping(sep: str, allow_nil: bool) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): _mapping_value(k, v, allow_nil) for k, v in value.items()}
+        if isinstance(value, list):
+            result: dict[str, str | None] = {}
+            for entry in value:
+                if not isinstance(entry, str):
+                    raise ValueError(f"list entries must be strings, got {entry!r}")
+                key, found, val = entry.partition(sep)
+                result[key] = val if found else (None if allow_nil else "")
+            return result
+        return value
+
+    return parse
+
+
+def _string_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _string_or_number_list(value: Any) -> Any:
+    if isinstance(value, list):
+        return [go_sprint(v) for v in value]
+    return value
+
+
+def _shell_command(value: Any) -> Any:
+    if isinstance(value, str):
+        return syntax.split_command(value)
+    return value
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, dt.timedelta):
+        return syntax.format_duration(
+            value.days * 86_400_000_000_000
+            + value.seconds * 1_000_000_000
+            + value.microseconds * 1000
+        )
+    if isinstance(value, str):
+        return syntax.format_duration(syntax.parse_duration(value))
+    raise ValueError(f"a duration must be a string such as '10s' or '1m30s', got {value!r}")
+
+
+def _unit_bytes(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"a size must be a string such as '512M', got {value!r}")
+    if isinstance(value, str):
+        return syntax.ram_in_bytes(value)
+    return value
+
+
+def _hosts_list(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return syntax.normalize_extra_hosts(value)
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_checked(_duration))]
+"""A Go duration, held in Go's canonical spelling (``1m30s``); accepts timedelta."""
+
+UnitBytes = Annotated[
+    int,
+    BeforeValidator(_checked(_unit_bytes)),
+    PlainSerializer(str, return_type=str, when_used="json"),
+]
+"""A size in bytes; accepts ``512M``-style strings (binary units, like the CLI)."""
+
+StringList = Annotated[list[str], BeforeValidator(_string_list)]
+"""A list of strings that may be written as one string."""
+
+StringOrNumberList = Annotated[list[str], BeforeValidator(_string_or_number_list)]
+"""A list whose numbers are kept as their decimal strings (``expose``)."""
+
+ShellCommand = Annotated[list[str], BeforeValidator(_checked(_shell_command))]
+"""A command: a list, or a string split like a POSIX shell would."""
+
+Labels = Annotated[dict[str, str], BeforeValidator(_mapping("=", allow_nil=False))]
+"""``KEY=value`` list or mapping; a bare key means the empty string."""
+
+MappingWithEquals = Annotated[dict[str, str | None], BeforeValidator(_mapping("=", allow_nil=True))]
+"""``KEY=value`` list or mapping; a bare key (``None``) takes its value from the environment."""
+
+StringMapping = Annotated[dict[str, str], BeforeValidator(_mapping("=", allow_nil=False))]
+"""A mapping of option names to strings (numbers are written out, like the CLI)."""
+
+HostsList = Annotated[list[str], BeforeValidator(_checked(_hosts_list))]
+"""``host:ip`` entries, from a list (``=`` or ``:``) or a mapping."""

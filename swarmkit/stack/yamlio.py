@@ -1,0 +1,218 @@
+"""YAML in and out, read the way the docker CLI (go-yaml v3) reads it.
+
+PyYAML follows YAML 1.1 (``yes`` is a boolean, ``0644`` is octal, dates are
+dates); the docker CLI decodes with go-yaml v3, which differs: ``yes`` and
+``on`` stay strings, ``1_000`` is 1000, ``08`` is the float 8, timestamps
+become times. A stack that means one thing to ``docker stack deploy`` must mean
+the same to us, so the resolver here mimics go-yaml v3, and the loader also
+records the line of every key so that errors can point at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from swarmkit.exceptions import StackSyntaxError
+
+__all__ = ["Lines", "dump_yaml", "load_yaml"]
+
+Loc = tuple[str | int, ...]
+Lines = dict[Loc, int]
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+_GO_NUMBER_TAG = "tag:swarmkit,2024:go-number"
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INT_BASE0_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
+    r"(?:[ \t]*(Z|[-+]\d{1,2}(?::?\d{2})?))?)?$"
+)
+
+
+class _GoYamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A safe loader whose implicit types are go-yaml v3's."""
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+
+_GoYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_GoYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_GoYamlLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+_GoYamlLoader.add_implicit_resolver(_GO_NUMBER_TAG, re.compile(r"^[-+.0-9]"), list("-+.0123456789"))
+
+
+def _parse_timestamp(text: str) -> dt.datetime | None:
+    match = _TIMESTAMP_RE.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    try:
+        micro = int((frac or "0").ljust(6, "0")[:6])
+        tz = dt.UTC
+        if zone and zone not in ("Z",):
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            hours, minutes = int(digits[:-2] or digits), int(digits[-2:]) if len(digits) > 2 else 0
+            tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+        return dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+def go_yaml_scalar(text: str) -> Any:
+    """Resolve a plain scalar that starts like a number, as go-yaml v3 does."""
+    special = text.lstrip("+-")
+    if special in (".inf", ".Inf", ".INF"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text in (".nan", ".NaN", ".NAN"):
+        return math.nan
+    if text[0].isdigit():
+        stamp = _parse_timestamp(text)
+        if stamp is not None:
+            return stamp
+    plain = text.replace("_", "")
+    if _INT_BASE0_RE.match(plain):
+        sign = -1 if plain.startswith("-") else 1
+        body = plain.lstrip("+-")
+        if len(body) > 1 and body[0] == "0" and body[1] not in "xXoObB":
+            value = sign * int(body, 8)
+        else:
+            value = sign * int(body, 0)
+        if -(2**63) <= value < 2**64:
+            return value
+    if _FLOAT_RE.match(plain):
+        return float(plain)
+    return text
+
+
+def _construct_go_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    return go_yaml_scalar(loader.construct_scalar(node))
+
+
+_GoYamlLoader.add_constructor(_GO_NUMBER_TAG, _construct_go_number)
+
+
+class _Walker:
+    """Builds Python values from a composed node tree, noting key lines."""
+
+    def __init__(self, loader: _GoYamlLoader, source: str) -> None:
+        self.loader = loader
+        self.source = source
+        self.lines: Lines = {}
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if isinstance(key, list | dict):
+                    raise self._error(key_node, "a mapping key must be a scalar")
+                if key in result:
+                    raise self._error(key_node, f"mapping key {key!r} is defined twice")
+                child = (*loc, key if isinstance(key, str) else str(key))
+                self.lines[child] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, child)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _error(self, node: yaml.Node, message: str) -> StackSyntaxError:
+        return StackSyntaxError(message, file=self.source, line=node.start_mark.line + 1)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, Lines]:
+    """Parse one YAML document; return its value and the line of every key path.
+
+    ``source`` names the file in errors. Raises :class:`StackSyntaxError`.
+    """
+    loader = _GoYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        walker = _Walker(loader, source)
+        return walker.build(node, ()), walker.lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise StackSyntaxError(
+            f"invalid YAML: {problem}",
+            file=source,
+            line=line,
+            hint="fix the YAML syntax at that line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise StackSyntaxError(f"invalid YAML: {exc}", file=source) from None
+    finally:
+        loader.dispose()
+
+
+class _StackDumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """Dumps plain data; strings that go-yaml would read as another type are quoted."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = None
+    if data and (
+        (go_yaml_scalar(data) is not data and data[0] in "-+.0123456789")
+        or data.lower() in ("y", "yes", "n", "no", "on", "off")
+    ):
+        # Readable by both go-yaml and YAML 1.1 parsers as the same string.
+        style = '"'
+    if "\n" in data:
+        style = "|" if not data.endswith(" ") else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_StackDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    """Serialise plain data (dicts in their insertion order) as block YAML."""
+    return str(
+        yaml.dump(
+            data,
+            Dumper=_StackDumper,
+            sort_keys=False,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=1 << 16,
+            indent=2,
+        )
+    )
+
+
+def iter_locs(lines: Lines) -> Iterator[Loc]:
+    """The recorded key paths (for tests)."""
+    return iter(lines)

@@ -1,0 +1,84 @@
+"""Compare swarmkit's merge and interpolation with the real ``docker stack config``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from swarmkit.exceptions import StackError
+from swarmkit.stack import load_stack, render_stack
+from swarmkit.stack.yamlio import load_yaml
+from tests.stack.docker_cli import docker_stack_config
+
+__all__ = ["Outcome", "run_both", "write_files"]
+
+BASE_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
+
+
+class Outcome:
+    """What the CLI and swarmkit made of the same files."""
+
+    def __init__(
+        self, cli: Any, cli_error: str, ours: Any, our_error: StackError | None, rendered: str
+    ) -> None:
+        self.cli = cli
+        self.cli_error = cli_error
+        self.ours = ours
+        self.our_error = our_error
+        self.rendered = rendered
+
+    def assert_same(self) -> None:
+        if self.cli_error or self.our_error:
+            assert bool(self.cli_error) == bool(self.our_error), (
+                f"CLI error: {self.cli_error!r}; swarmkit error: {self.our_error!r}"
+            )
+            return
+        assert self.ours == self.cli
+
+
+def normalize_cli(data: Any) -> Any:
+    """Apply swarmkit's documented deviations from the CLI's printed output.
+
+    The CLI prints a ulimit's zero ``soft`` or ``hard`` as missing, which it
+    then refuses to load; swarmkit always writes both (docs/stack-reference.md).
+    """
+    for service in (data or {}).get("services", {}).values():
+        for name, limit in (service.get("ulimits") or {}).items():
+            if isinstance(limit, dict):
+                service["ulimits"][name] = {
+                    "soft": limit.get("soft", 0),
+                    "hard": limit.get("hard", 0),
+                }
+    return data
+
+
+def write_files(root: Path, files: dict[str, str]) -> list[Path]:
+    paths = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def run_both(paths: list[Path], env: dict[str, str] | None = None) -> Outcome:
+    environ = {**BASE_ENV, **(env or {})}
+    result = docker_stack_config(paths, environ)
+    cli: Any = None
+    cli_error = ""
+    if result.returncode == 0:
+        cli = normalize_cli(load_yaml(result.stdout, "<docker stack config>")[0])
+    else:
+        cli_error = result.stderr.strip() or f"exit {result.returncode}"
+    ours: Any = None
+    our_error: StackError | None = None
+    rendered = ""
+    try:
+        stack = load_stack(*paths, environ=environ)
+        rendered = render_stack(stack)
+        ours = stack.to_data()
+    except StackError as exc:
+        our_error = exc
+    return Outcome(cli, cli_error, ours, our_error, rendered)

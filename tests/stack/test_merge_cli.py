@@ -1,0 +1,212 @@
+"""Merge and load, compared case by case with the real ``docker stack config``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.stack.oracle import run_both, write_files
+
+V = 'version: "3.13"\n'
+
+CASES: dict[str, tuple[str, str]] = {
+    "replicas-override-and-zero": (
+        "services:\n  a: {image: x, deploy: {replicas: 3}}\n  b: {image: x, deploy: {replicas: 2}}\n",
+        "services:\n  a: {deploy: {replicas: 5}}\n  b: {deploy: {replicas: 0}}\n",
+    ),
+    "environment-empty-values-do-not-override": (
+        "services:\n  a:\n    image: x\n    environment: {A: '1', B: '2', C: '', D: '4'}\n",
+        "services:\n  a:\n    environment: {A: '9', B: '', C: '3', E: '5'}\n",
+    ),
+    "environment-list-form-with-bare-names": (
+        "services:\n  a:\n    image: x\n    environment: [A=1, B=2, SET_IN_ENV]\n",
+        "services:\n  a:\n    environment: [B, A=, C=3, UNSET]\n",
+    ),
+    "ports-keyed-by-published-and-sorted": (
+        "services:\n  a:\n    image: x\n    ports: ['9000:90', '8000:80', {target: 81, published: 8000, mode: host}]\n",
+        "services:\n  a:\n    ports: ['8000:8080/udp', '7000:70']\n",
+    ),
+    "ports-of-base-sorted-even-without-overlay-ports": (
+        "services:\n  a:\n    image: x\n    ports: ['9000:90', '80', '81']\n",
+        "services:\n  a:\n    image: y\n",
+    ),
+    "ports-base-absent-keeps-overlay-order": (
+        "services:\n  a: {image: x}\n",
+        "services:\n  a:\n    ports: ['9000:90', '8000:80', '80', '81']\n",
+    ),
+    "volumes-keyed-by-target": (
+        "services:\n  a:\n    image: x\n    volumes: ['data:/data', '/host:/b:ro', {type: tmpfs, target: /tmp}]\n"
+        "volumes: {data: {}, other: {}}\n",
+        "services:\n  a:\n    volumes: ['other:/data:ro', {type: volume, source: other, target: /c}]\n",
+    ),
+    "secrets-and-configs-keyed-by-source": (
+        "services:\n  a:\n    image: x\n    secrets: [s2, {source: s1, target: one, mode: 0400}]\n"
+        "    configs: [c1]\nsecrets: {s1: {external: true}, s2: {external: true}}\n"
+        "configs: {c1: {external: true}, c2: {external: true}}\n",
+        "services:\n  a:\n    secrets: [{source: s1, target: uno}]\n    configs: [c2, {source: c1, mode: 0}]\n",
+    ),
+    "command-replaced-lists-appended": (
+        "services:\n  a:\n    image: x\n    command: run --fast\n    entrypoint: [/bin/sh, -c]\n"
+        "    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n    dns: 1.1.1.1\n"
+        "    deploy: {placement: {constraints: [node.role==worker], preferences: [{spread: node.id}]}}\n",
+        "services:\n  a:\n    command: ['serve', 'now']\n    cap_add: [SYS_TIME]\n    dns: [8.8.8.8]\n"
+        "    deploy: {placement: {constraints: [node.labels.db==true]}}\n",
+    ),
+    "empty-command-does-not-replace": (
+        "services:\n  a: {image: x, command: run}\n",
+        "services:\n  a: {command: []}\n",
+    ),
+    "healthcheck-fields-merge-and-test-appends": (
+        "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, a], interval: 10s, retries: 3, timeout: 5s}\n",
+        "services:\n  a:\n    healthcheck: {test: curl -f x, interval: 0s, retries: 0, start_period: 1m}\n",
+    ),
+    "labels-per-key-even-empty": (
+        "services:\n  a:\n    image: x\n    labels: {a: '1', b: '2'}\n    deploy: {labels: [x=1, y=2]}\n",
+        "services:\n  a:\n    labels: {b: '', c: '3'}\n    deploy: {labels: [y=, z=3]}\n",
+    ),
+    "top-level-objects-replaced-per-key": (
+        "services:\n  a: {image: x}\nnetworks:\n  n1: {driver: overlay, attachable: true, labels: {a: b}}\n"
+        "  n2: {driver: overlay}\nvolumes:\n  v1: {driver: local, driver_opts: {o: bind}}\n"
+        "secrets:\n  s1: {file: ./one.txt}\nconfigs:\n  c1: {file: ./c1.conf, labels: [k=v]}\n",
+        "services: {}\nnetworks:\n  n1: {driver: overlay}\n  n3: {external: true}\n"
+        "volumes:\n  v1: {external: true}\nsecrets:\n  s1: {external: true, name: prod_s1}\n"
+        "configs:\n  c1: {file: ./c1.prod.conf}\n",
+    ),
+    "logging-same-driver-merges-options": (
+        "services:\n  a:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m, max-file: '3'}}\n"
+        "  b:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m}}\n"
+        "  c:\n    image: x\n    logging: {driver: json-file}\n",
+        "services:\n  a:\n    logging: {options: {max-size: 20m}}\n"
+        "  b:\n    logging: {driver: syslog, options: {tag: app}}\n"
+        "  c:\n    logging: {options: {max-size: 1m}}\n",
+    ),
+    "networks-aliases-and-forms": (
+        "services:\n  a:\n    image: x\n    networks:\n      front: {aliases: [web], ipv4_address: 10.0.0.2}\n"
+        "      back:\n      mid: {aliases: [m]}\nnetworks: {front: {}, back: {}, mid: {}}\n",
+        "services:\n  a:\n    networks:\n      front: {aliases: [www]}\n      back: {aliases: [db]}\n      mid:\n",
+    ),
+    "ulimits-replace-per-key": (
+        "services:\n  a:\n    image: x\n    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 100}\n",
+        "services:\n  a:\n    ulimits: {nofile: 4096, core: {soft: 0, hard: 1}}\n",
+    ),
+    "extensions-merge-deeply": (
+        "x-top: {a: 1}\nservices:\n  a:\n    image: x\n"
+        "    x-swarmkit: {lint-ignore: [SK101], nested: {k: 1, l: [1]}, s: a}\n",
+        "x-top: {b: 2}\nx-other: 3\nservices:\n  a:\n"
+        "    x-swarmkit: {lint-ignore: [SK102], nested: {m: 2, l: [2]}, s: ''}\n    x-new: 1\n",
+    ),
+    "zero-values-never-override": (
+        "services:\n  a:\n    image: x\n    init: true\n    read_only: true\n    user: app\n"
+        "    stop_grace_period: 30s\n    tty: true\n"
+        "    deploy:\n      update_config: {parallelism: 2, delay: 10s, order: start-first, max_failure_ratio: 0.5}\n"
+        "      restart_policy: {condition: on-failure, max_attempts: 3, delay: 5s}\n",
+        "services:\n  a:\n    init: false\n    read_only: false\n    user: ''\n    stop_grace_period: 0s\n"
+        "    deploy:\n      update_config: {parallelism: 0, delay: 0s, max_failure_ratio: 0}\n"
+        "      restart_policy: {max_attempts: 0, delay: 0s, window: 0s}\n",
+    ),
+    "pointer-structs-filled-from-overlay": (
+        "services:\n  a: {image: x}\n",
+        "services:\n  a:\n    init: false\n    stop_grace_period: 0s\n    healthcheck: {disable: true}\n"
+        "    deploy: {update_config: {}, rollback_config: {parallelism: 0}, resources: {limits: {memory: 1g}}}\n",
+    ),
+    "resources-merge": (
+        "services:\n  a:\n    image: x\n    deploy:\n      resources:\n"
+        "        limits: {cpus: '0.5', memory: 512M}\n        reservations: {memory: 128M}\n",
+        "services:\n  a:\n    deploy:\n      resources:\n        limits: {memory: 1G}\n"
+        "        reservations: {cpus: '0.25', generic_resources: [{discrete_resource_spec: {kind: gpu, value: 1}}]}\n",
+    ),
+    "new-service-from-overlay": (
+        "services:\n  a: {image: x}\n",
+        "services:\n  b: {image: y, ports: ['80', '80:80']}\n",
+    ),
+    "build-and-ignored-keys-load": (
+        "services:\n  a:\n    image: x\n    build: ./app\n    container_name: c\n    depends_on: [b]\n"
+        "    restart: always\n    links: [b]\n  b: {image: y, build: {context: ., args: [A=1, B]}}\n",
+        "services:\n  a:\n    build: {dockerfile: Dockerfile.prod, args: {X: '1'}}\n  b:\n    build: {args: {A: '', B: '2'}}\n",
+    ),
+    "external-object-names": (
+        "services:\n  a: {image: x}\nnetworks:\n  n1: {external: true}\n  n2: {external: {name: real}}\n"
+        "secrets:\n  s1: {external: true}\n  s2: {external: {name: real_s2}}\n"
+        "configs:\n  c1: {external: true, name: named}\nvolumes:\n  v1: {external: true, x-keep: 1}\n  v2: {x-drop: 1}\n",
+        "services: {}\n",
+    ),
+    "extra-hosts-forms": (
+        "services:\n  a:\n    image: x\n    extra_hosts: ['h1:1.2.3.4', 'h2=5.6.7.8']\n",
+        "services:\n  a:\n    extra_hosts: {h3: '::1', h4: '[::2]'}\n",
+    ),
+    "sysctls-and-expose": (
+        "services:\n  a:\n    image: x\n    sysctls: [net.core.somaxconn=1024]\n    expose: [80, '81']\n",
+        "services:\n  a:\n    sysctls: {net.ipv4.tcp_syncookies: 0}\n    expose: [82]\n",
+    ),
+    "go-yaml-scalars": (
+        "services:\n  a:\n    image: x\n    environment: {A: yes, B: 0644, C: 08, D: 1.0, E: 1e8, F: 1_000, G: 0x1F,"
+        " H: on, I: 2001-12-14, J: 12.50, K: -0.0001, L: 1234567.0}\n    labels: {n: null}\n",
+        "services: {}\n",
+    ),
+}
+
+ERROR_CASES: dict[str, tuple[str, str]] = {
+    "unknown-service-key": ("services:\n  a: {image: x, imagee: y}\n", "services: {}\n"),
+    "unknown-deploy-key": ("services:\n  a: {image: x, deploy: {replica: 2}}\n", "services: {}\n"),
+    "forbidden-key": ("services:\n  a: {image: x, cpu_shares: 2}\n", "services: {}\n"),
+    "version-mismatch": ("services:\n  a: {image: x}\n", 'version: "3.8"\nservices: {}\n'),
+    "bad-duration": ("services:\n  a: {image: x, stop_grace_period: 10}\n", "services: {}\n"),
+    "string-replicas": ("services:\n  a: {image: x, deploy: {replicas: two}}\n", "services: {}\n"),
+    "bool-in-environment": (
+        "services:\n  a: {image: x, environment: {A: true}}\n",
+        "services: {}\n",
+    ),
+    "duplicate-port": ("services:\n  a: {image: x, ports: ['80', '80']}\n", "services: {}\n"),
+    "bad-order": (
+        "services:\n  a: {image: x, deploy: {update_config: {order: first}}}\n",
+        "services: {}\n",
+    ),
+    "required-variable": ("services:\n  a: {image: 'x:${TAG:?set TAG}'}\n", "services: {}\n"),
+    "extension-type-clash": (
+        "services:\n  a: {image: x, x-k: {l: a}}\n",
+        "services:\n  a: {x-k: {l: [1]}}\n",
+    ),
+}
+
+
+def _env() -> dict[str, str]:
+    return {"SET_IN_ENV": "from-env", "A": "env-a", "UNSET_LATER": ""}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_merge_matches_docker_stack_config(tmp_path: Path, case: str) -> None:
+    base, overlay = CASES[case]
+    (tmp_path / "one.txt").write_text("one")
+    paths = write_files(tmp_path, {"base.yml": V + base, "overlay.yml": V + overlay})
+    outcome = run_both(paths, _env())
+    assert not outcome.cli_error, outcome.cli_error
+    assert outcome.our_error is None, str(outcome.our_error)
+    assert outcome.ours == outcome.cli
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_refused_by_both(tmp_path: Path, case: str) -> None:
+    base, overlay = ERROR_CASES[case]
+    paths = write_files(tmp_path, {"base.yml": V + base, "overlay.yml": overlay})
+    if case != "version-mismatch":
+        paths[1].write_text(V + overlay)
+    outcome = run_both(paths, {})
+    assert outcome.cli_error, "the docker CLI accepted the file"
+    assert outcome.our_error is not None, "swarmkit accepted what the docker CLI refuses"
+    message = str(outcome.our_error)
+    assert "base.yml" in message or "overlay.yml" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendered_output_is_accepted_and_stable(tmp_path: Path, case: str) -> None:
+    base, overlay = CASES[case]
+    (tmp_path / "one.txt").write_text("one")
+    paths = write_files(tmp_path, {"base.yml": V + base, "overlay.yml": V + overlay})
+    first = run_both(paths, _env())
+    rendered = write_files(tmp_path / "out", {"rendered.yml": first.rendered})
+    again = run_both(rendered, {})
+    assert not again.cli_error, again.cli_error
+    assert again.cli == first.cli
+    assert again.rendered == first.rendered
