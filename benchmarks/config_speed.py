@@ -39,7 +39,7 @@ def generate(root: Path, services: int) -> list[Path]:
             f"    ports: ['{10000 + i}:8000']",
             "    networks: [front, back]",
             "    secrets: [db]",
-            "    healthcheck: {test: [CMD, true], interval: 10s, retries: 3}",
+            "    healthcheck: {test: [CMD, /bin/true], interval: 10s, retries: 3}",
             "    deploy:",
             "      replicas: 2",
             "      update_config: {order: start-first, failure_action: rollback, delay: 5s}",

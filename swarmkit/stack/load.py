@@ -144,9 +144,12 @@ def _resolve_environment(service: Service, working_dir: str, environ: Mapping[st
                 resolved[key] = value
 
     if service.env_file:
+        # Absolute, unlike the CLI's output, so that a rendered stack written
+        # anywhere (say, a temporary file for `docker stack deploy`) still loads.
+        service.env_file = [_absolute(working_dir, name) for name in service.env_file]
         entries: list[str] = []
         for env_file in service.env_file:
-            entries.extend(parse_env_file(_absolute(working_dir, env_file), environ.get))
+            entries.extend(parse_env_file(env_file, environ.get))
         update(kv_list_to_mapping(entries))
     update(service.environment)
     service.environment = resolved

@@ -11,7 +11,10 @@ because the merged file is what gets deployed:
 * ``ports`` merge by published port, ``secrets`` and ``configs`` by source,
   ``volumes`` by target (and come out sorted by that key) when the base has
   the list; otherwise the overlay's list is taken as written;
-* ``command`` and ``entrypoint`` are replaced, every other list is appended;
+* ``command`` and ``entrypoint`` are replaced, every other list is appended
+  (one difference: lists the schema wants unique, such as ``cap_add`` or
+  ``dns``, get only the items they lack, where the CLI makes a repeat that
+  it then refuses to load);
 * ``environment``, ``labels`` and other mappings merge per key (an overlay's
   empty ``environment`` value never replaces a base value), ``x-*`` keys merge
   deeply, ``networks`` merge aliases and addresses, ``ulimits`` replace per key;
@@ -41,6 +44,26 @@ _KEYED_LISTS: dict[str, Callable[[Any], Any]] = {
     "volumes": lambda mount: mount.target,
 }
 _REPLACED_LISTS = frozenset({"command", "entrypoint"})
+# Lists the schema wants without repeats. The CLI appends them blindly and then
+# refuses its own merged output; we append only the items not yet there.
+_UNIQUE_LISTS = frozenset(
+    {
+        "cap_add",
+        "cap_drop",
+        "depends_on",
+        "devices",
+        "dns",
+        "dns_search",
+        "env_file",
+        "expose",
+        "external_links",
+        "extra_hosts",
+        "links",
+        "security_opt",
+        "tmpfs",
+        "cache_from",
+    }
+)
 _ZERO_DURATION = "0s"
 
 
@@ -133,9 +156,10 @@ def _merge_logging(dst: LoggingConfig | None, src: LoggingConfig | None) -> Logg
         return src
     merged = dst.model_copy(deep=True)
     merged.driver = dst.driver or src.driver
-    # The CLI merges options into the base's map; when the base has none the
-    # overlay's options are lost (mergo fills a copy of a nil map).
-    if dst.options:
+    # The CLI merges options into the base's map; when the base has no map
+    # (not even an empty one) the overlay's options are lost: mergo fills a
+    # copy of a nil map.
+    if _present(dst, "options", dst.options):
         merged.options = {**dst.options, **src.options}
     return merged
 
@@ -150,6 +174,8 @@ def _merge_field(dst: StackModel, src: StackModel, name: str, field: FieldInfo) 
         key = _KEYED_LISTS.get(name) if isinstance(dst, Service) else None
         if key is not None and _present(dst, name, old):
             return _merge_keyed(old, new, key)
+        if name in _UNIQUE_LISTS:
+            new = [item for item in new if item not in old]
         return old + new if new else old
     if isinstance(dst, Service) and name == "networks":
         return _merge_networks(old, new)

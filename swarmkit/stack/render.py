@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from swarmkit.exceptions import StackFileError
+from swarmkit.exceptions import StackFileError, StackValidationError
 from swarmkit.stack.model import Config, Secret, Stack
 from swarmkit.stack.yamlio import dump_yaml
 
@@ -23,7 +23,40 @@ def render_stack(stack: Stack) -> str:
     value is written ``$$``: the output is a stack file in its own right, and
     loading (or deploying) it interpolates back to exactly these values.
     """
-    return dump_yaml(_escape(stack.to_data()))
+    return dump_yaml(_escape(_fit_version(stack.to_data())))
+
+
+# The version that allows `name:` on each kind of top-level object.
+_NAME_SINCE = {"networks": (3, 5), "volumes": (3, 4), "secrets": (3, 5), "configs": (3, 5)}
+
+
+def _fit_version(data: dict[str, Any]) -> dict[str, Any]:
+    """Write object names so that the file's own version accepts them.
+
+    The CLI fills in ``name`` for every external object, even in files whose
+    version has no ``name`` key, and then refuses its own output. For such
+    versions an external object's name is written as the older
+    ``external: {name: ...}``, or left out when it is just the key.
+    """
+    version = tuple(int(part) for part in str(data["version"]).split("."))
+    for section, since in _NAME_SINCE.items():
+        if version >= since:
+            continue
+        for key, obj in data.get(section, {}).items():
+            name = obj.get("name")
+            if name is None:
+                continue
+            if not obj.get("external"):
+                raise StackValidationError(
+                    f"{section}.{key} has a name, which Compose file version {data['version']} "
+                    "does not allow",
+                    key_path=f"{section}.{key}.name",
+                    hint=f'raise the stack\'s version to "{since[0]}.{since[1]}" or more',
+                )
+            del obj["name"]
+            if name != key:
+                obj["external"] = {"name": name}
+    return data
 
 
 def _escape(value: Any) -> Any:
@@ -56,8 +89,17 @@ def hash_names(stack: Stack, stack_name: str) -> Stack:
     new object for the services using it to roll. Each ``file:`` object gets
     ``name: <stack>_<key>_<12 hex of sha256>`` (or ``<name>_<hash>`` when it
     already has a name). External and driver-based objects are left alone.
-    Returns a new stack; ``stack`` is not changed.
+    Returns a new stack; ``stack`` is not changed. Object names need format
+    3.5 or later: an older stack raises :class:`StackValidationError`.
     """
+    version = tuple(int(part) for part in stack.version.split("."))
+    if version < (3, 5):
+        raise StackValidationError(
+            f"content-addressed names need Compose file version 3.5 or later "
+            f"(this stack declares {stack.version})",
+            key_path="version",
+            hint='raise the version of your stack files to "3.8"',
+        )
     result = stack.model_copy(deep=True)
     file_objects: list[tuple[str, str, Config | Secret]] = [
         *(("config", key, obj) for key, obj in result.configs.items()),

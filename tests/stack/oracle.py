@@ -13,6 +13,21 @@ from tests.stack.docker_cli import docker_stack_config
 
 __all__ = ["Outcome", "run_both", "write_files"]
 
+UNIQUE_SERVICE_LISTS = {
+    "cap_add",
+    "cap_drop",
+    "depends_on",
+    "devices",
+    "dns",
+    "dns_search",
+    "env_file",
+    "expose",
+    "external_links",
+    "extra_hosts",
+    "links",
+    "security_opt",
+    "tmpfs",
+}
 BASE_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
 
 
@@ -37,13 +52,26 @@ class Outcome:
         assert self.ours == self.cli
 
 
-def normalize_cli(data: Any) -> Any:
+def normalize_cli(data: Any, working_dir: Path) -> Any:
     """Apply swarmkit's documented deviations from the CLI's printed output.
 
-    The CLI prints a ulimit's zero ``soft`` or ``hard`` as missing, which it
-    then refuses to load; swarmkit always writes both (docs/stack-reference.md).
+    The CLI prints a ulimit's zero ``soft`` or ``hard`` as missing, and
+    ``env_file`` paths relative to the first file, so its output does not
+    always load again; swarmkit writes both limits and absolute env file paths
+    (docs/stack-reference.md, "Differences from docker stack config").
+    Lists that must not repeat an item are merged without repeats.
     """
     for service in (data or {}).get("services", {}).values():
+        for key in UNIQUE_SERVICE_LISTS & set(service):
+            service[key] = list(dict.fromkeys(service[key]))
+        if isinstance(service.get("build"), dict):
+            for key in ("cache_from", "extra_hosts"):
+                if key in service["build"]:
+                    service["build"][key] = list(dict.fromkeys(service["build"][key]))
+        if "env_file" in service:
+            service["env_file"] = [
+                os.path.normpath(os.path.join(working_dir, name)) for name in service["env_file"]
+            ]
         for name, limit in (service.get("ulimits") or {}).items():
             if isinstance(limit, dict):
                 service["ulimits"][name] = {
@@ -69,7 +97,9 @@ def run_both(paths: list[Path], env: dict[str, str] | None = None) -> Outcome:
     cli: Any = None
     cli_error = ""
     if result.returncode == 0:
-        cli = normalize_cli(load_yaml(result.stdout, "<docker stack config>")[0])
+        cli = normalize_cli(
+            load_yaml(result.stdout, "<docker stack config>")[0], paths[0].resolve().parent
+        )
     else:
         cli_error = result.stderr.strip() or f"exit {result.returncode}"
     ours: Any = None

@@ -76,10 +76,12 @@ CASES: dict[str, tuple[str, str]] = {
     "logging-same-driver-merges-options": (
         "services:\n  a:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m, max-file: '3'}}\n"
         "  b:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m}}\n"
-        "  c:\n    image: x\n    logging: {driver: json-file}\n",
+        "  c:\n    image: x\n    logging: {driver: json-file}\n"
+        "  d:\n    image: x\n    logging: {driver: json-file, options: {}}\n",
         "services:\n  a:\n    logging: {options: {max-size: 20m}}\n"
         "  b:\n    logging: {driver: syslog, options: {tag: app}}\n"
-        "  c:\n    logging: {options: {max-size: 1m}}\n",
+        "  c:\n    logging: {options: {max-size: 1m}}\n"
+        "  d:\n    logging: {options: {max-size: 1m}}\n",
     ),
     "networks-aliases-and-forms": (
         "services:\n  a:\n    image: x\n    networks:\n      front: {aliases: [web], ipv4_address: 10.0.0.2}\n"

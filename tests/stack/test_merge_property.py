@@ -273,3 +273,11 @@ def test_random_pairs_merge_like_the_cli(
         outcome = run_both(paths, {"HOME_SET": "from-env", "TAG": "2"})
         event("both refused" if outcome.cli_error else "both merged")
         outcome.assert_same()
+        if outcome.our_error is None:
+            # The rendered file is a stack file in its own right: the CLI reads
+            # it to the same data, and so do we, whatever the environment.
+            rendered = write_files(Path(tmp) / "out", {"stack.yml": outcome.rendered})
+            again = run_both(rendered, {})
+            assert not again.cli_error, again.cli_error
+            assert again.cli == outcome.cli
+            assert again.ours == outcome.ours

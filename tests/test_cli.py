@@ -1,0 +1,164 @@
+"""The ``swarmkit`` command, run as a user runs it: exit codes, stdout, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swarmkit import __version__
+from swarmkit.stack.yamlio import load_yaml
+from tests.stack.docker_cli import docker_stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+EXAMPLE_ENV = {
+    "IMAGE": "registry.example.com/team/mysite",
+    "TAG": "3f2a9c1",
+    "DOMAIN": "www.example.com",
+}
+
+
+def swarmkit(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "swarmkit", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        input=stdin,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("swarmkit: error: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_version() -> None:
+    result = swarmkit("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"swarmkit {__version__}"
+
+
+def test_config_matches_docker_stack_config() -> None:
+    files = [EXAMPLES / "stack.yml", EXAMPLES / "stack.production.yml"]
+    result = swarmkit("config", "-c", str(files[0]), "-c", str(files[1]), env=EXAMPLE_ENV)
+    assert result.returncode == 0, result.stderr
+    cli = docker_stack_config(files, EXAMPLE_ENV)
+    assert cli.returncode == 0, cli.stderr
+    assert load_yaml(result.stdout, "ours")[0] == load_yaml(cli.stdout, "docker")[0]
+
+
+def test_config_env_file_and_stdin(tmp_path: Path) -> None:
+    result = swarmkit(
+        "config",
+        "-c",
+        "-",
+        "--env-file",
+        str(EXAMPLES / "production.env"),
+        stdin='version: "3.8"\nservices:\n  app: {image: "${IMAGE}:${TAG}"}\n',
+    )
+    assert result.returncode == 0, result.stderr
+    assert "image: registry.example.com/team/mysite:3f2a9c1" in result.stdout
+
+
+def test_config_hash_names_is_content_addressed(tmp_path: Path) -> None:
+    conf = tmp_path / "nginx.conf"
+    stack = tmp_path / "stack.yml"
+    stack.write_text(
+        'version: "3.8"\nservices:\n  web: {image: "nginx:1.22", configs: [site]}\n'
+        "configs:\n  site: {file: ./nginx.conf}\n"
+    )
+    names = []
+    for content in ("a", "b", "a"):
+        conf.write_text(content)
+        result = swarmkit("config", "-c", str(stack), "--hash-names", "demo")
+        assert result.returncode == 0, result.stderr
+        names.append(load_yaml(result.stdout, "out")[0]["configs"]["site"]["name"])
+    assert names[0] == names[2] != names[1]
+    assert names[0].startswith("demo_site_") and len(names[0]) == len("demo_site_") + 12
+    rendered = tmp_path / "rendered.yml"
+    conf.write_text("a")
+    rendered.write_text(swarmkit("config", "-c", str(stack), "--hash-names", "demo").stdout)
+    assert docker_stack_config([rendered]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            'version: "3.8"\nservices:\n  app:\n    image: x\n    replicas: 2\n',
+            ["stack.yml:5", "services.app.replicas", "unknown key"],
+        ),
+        ('version: "3.8"\nservices:\n  app: {image: x\n', ["stack.yml", "YAML"]),
+        (
+            'version: "3.8"\nservices:\n  app:\n    image: ${TAG:?give the tag}\n',
+            ["stack.yml:4", "give the tag"],
+        ),
+        (
+            'version: "3.8"\nservices:\n  app:\n    image: x\n    deploy: {replicas: "2"}\n',
+            ["stack.yml:5", "deploy.replicas"],
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, text: str, words: list[str]) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text(text)
+    assert_one_line_error(swarmkit("config", "-c", str(path)), *words)
+    assert_one_line_error(swarmkit("lint", "-c", str(path)), *words)
+
+
+def test_missing_file_and_usage_errors(tmp_path: Path) -> None:
+    assert_one_line_error(
+        swarmkit("config", "-c", str(tmp_path / "nope.yml")), "nope.yml", "no such file"
+    )
+    assert_one_line_error(swarmkit("config"), "-c")
+    assert_one_line_error(swarmkit(), "COMMAND")
+    assert_one_line_error(swarmkit("deploy-everything"), "invalid choice")
+    assert_one_line_error(
+        swarmkit(
+            "config", "-c", str(EXAMPLES / "stack.yml"), "--env-file", str(tmp_path / "x.env")
+        ),
+        "x.env",
+    )
+
+
+def test_lint_exit_codes_and_formats(tmp_path: Path) -> None:
+    clean = swarmkit(
+        "lint",
+        "-c",
+        str(EXAMPLES / "stack.yml"),
+        "-c",
+        str(EXAMPLES / "stack.production.yml"),
+        env=EXAMPLE_ENV,
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 errors" in clean.stdout
+    bad = tmp_path / "stack.yml"
+    bad.write_text('version: "3.8"\nservices:\n  app: {image: "nginx:latest"}\n')
+    text = swarmkit("lint", "-c", str(bad))
+    assert text.returncode == 1
+    assert "SK101" in text.stdout
+    as_json = swarmkit("lint", "-c", str(bad), "--format", "json")
+    assert as_json.returncode == 1
+    findings = json.loads(as_json.stdout)
+    assert any(f["code"] == "SK101" and f["severity"] == "error" for f in findings)
