@@ -24,7 +24,7 @@ COMBINATIONS = [
 ]
 
 
-@pytest.mark.parametrize("files", COMBINATIONS, ids=lambda files: "+".join(files))
+@pytest.mark.parametrize("files", COMBINATIONS, ids="+".join)
 def test_source_stacks_merge_like_the_cli(files: list[str]) -> None:
     outcome = run_both([SOURCE / name for name in files], ENV)
     assert not outcome.cli_error, outcome.cli_error
@@ -32,13 +32,13 @@ def test_source_stacks_merge_like_the_cli(files: list[str]) -> None:
     assert outcome.ours == outcome.cli
 
 
-@pytest.mark.parametrize("files", COMBINATIONS, ids=lambda files: "+".join(files))
+@pytest.mark.parametrize("files", COMBINATIONS, ids="+".join)
 def test_rendered_source_stacks_are_accepted(tmp_path: Path, files: list[str]) -> None:
     stack = load_stack(*(SOURCE / name for name in files), environ=ENV)
     if tuple(map(int, stack.version.split("."))) >= (3, 5):
         stack = hash_names(stack, "exampleapp")
     else:
-        with pytest.raises(StackValidationError, match="3.5 or later"):
+        with pytest.raises(StackValidationError, match=r"3\.5 or later"):
             hash_names(stack, "exampleapp")
     rendered = tmp_path / "stack.yml"
     rendered.write_text(render_stack(stack))
