@@ -44,12 +44,17 @@ def _add_stack_files(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
+    from swarmkit.files import write_atomically
     from swarmkit.stack import hash_names, load_stack, render_stack
 
     stack = load_stack(*args.files, env_file=args.env_file)
     if args.hash_names:
         stack = hash_names(stack, args.hash_names)
-    sys.stdout.write(render_stack(stack))
+    text = render_stack(stack)
+    if args.output:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -76,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--hash-names",
         metavar="STACK",
         help="name file-based configs and secrets <STACK>_<key>_<sha256 prefix>",
+    )
+    config.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the stack to FILE (atomically) instead of standard output",
     )
     config.set_defaults(run=_cmd_config)
 

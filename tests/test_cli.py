@@ -162,3 +162,27 @@ def test_lint_exit_codes_and_formats(tmp_path: Path) -> None:
     assert as_json.returncode == 1
     findings = json.loads(as_json.stdout)
     assert any(f["code"] == "SK101" and f["severity"] == "error" for f in findings)
+
+
+def test_config_output_file_is_written_whole(tmp_path: Path) -> None:
+    out = tmp_path / "rendered.yml"
+    out.write_text("old content\n")
+    result = swarmkit("config", "-c", str(EXAMPLES / "stack.yml"), "-o", str(out), env=EXAMPLE_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert out.read_text().startswith('version: "3.8"')
+    assert [p.name for p in tmp_path.iterdir()] == ["rendered.yml"]
+    failed = swarmkit("config", "-c", str(EXAMPLES / "stack.yml"), "-o", str(out))
+    assert_one_line_error(failed, "required variable")
+    assert out.read_text().startswith('version: "3.8"')
+    assert_one_line_error(
+        swarmkit(
+            "config",
+            "-c",
+            str(EXAMPLES / "stack.yml"),
+            "-o",
+            str(tmp_path / "no" / "x.yml"),
+            env=EXAMPLE_ENV,
+        ),
+        "cannot write",
+    )

@@ -44,8 +44,6 @@ from swarmkit.stack.service import (
     Ulimit,
     UpdateConfig,
     VolumeBindOptions,
-    VolumeClusterOptions,
-    VolumeImageOptions,
     VolumeOptions,
     VolumeTmpfsOptions,
 )
@@ -82,8 +80,6 @@ __all__ = [
     "UpdateConfig",
     "Volume",
     "VolumeBindOptions",
-    "VolumeClusterOptions",
-    "VolumeImageOptions",
     "VolumeOptions",
     "VolumeTmpfsOptions",
     "build_environ",

@@ -33,6 +33,7 @@ class StackModel(BaseModel):
         extra="forbid",
         strict=True,
         validate_default=False,
+        validate_assignment=True,
         populate_by_name=True,
         arbitrary_types_allowed=False,
     )

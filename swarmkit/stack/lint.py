@@ -23,8 +23,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from swarmkit.stack.base import StackModel
 from swarmkit.stack.lint_rules import Hit, check_service, check_stack
 from swarmkit.stack.model import Stack
 
@@ -103,7 +104,7 @@ RULES: Final[Mapping[str, Rule]] = MappingProxyType(
 _UNSILENCEABLE = frozenset({"SK000"})
 
 
-class LintFinding(BaseModel):
+class LintFinding(StackModel):
     """One problem found in a stack.
 
     ``service`` is ``None`` for findings about the stack as a whole (a top-level
@@ -112,7 +113,7 @@ class LintFinding(BaseModel):
     is wrong and ``fix`` what to do, each in one line.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     code: str
     severity: Severity

@@ -174,7 +174,16 @@ def _image(p: str, service: Service) -> Iterator[Hit]:
             "set image: to a registry path with a pinned tag or digest",
         )
         return
-    _, tag, digest = split_image(image)
+    repository, tag, digest = split_image(image)
+    if not repository or repository.endswith("/") or image != image.strip():
+        yield Hit(
+            "SK101",
+            f"{p}.image",
+            f"image {image!r} has no repository name (an unset variable?); docker stack deploy"
+            " refuses it",
+            "set the variables the image is built from, e.g. IMAGE and TAG",
+        )
+        return
     if digest:
         return
     if not tag:
@@ -231,7 +240,7 @@ def _updates(p: str, service: Service, kind: str | None) -> Iterator[Hit]:
         yield Hit(
             "SK104",
             path,
-            f"one replica updated {order or 'stop-first'} (the default): "
+            f"one replica updated {order or 'stop-first (the default)'}: "
             "the service is down during every update",
         )
 

@@ -25,7 +25,7 @@ from swarmkit.exceptions import (
 )
 from swarmkit.stack.envfile import kv_list_to_mapping, parse_env_file, read_env_file
 from swarmkit.stack.interpolate import interpolate
-from swarmkit.stack.merge import merge_stacks
+from swarmkit.stack.merge import merge_owned
 from swarmkit.stack.model import Config, Secret, Stack
 from swarmkit.stack.schema import check_schema, normalize_version
 from swarmkit.stack.service import Service
@@ -38,7 +38,7 @@ Loc = tuple[str | int, ...]
 
 # Keys the CLI refuses outright, with what to do instead.
 _FORBIDDEN = {
-    "extends": "extends is not supported by docker stack deploy",
+    "extends": "copy the keys into the service; docker stack deploy cannot extend services",
     "volume_driver": "define a volume in the top-level volumes section and set its driver there",
     "volumes_from": "share a top-level volume between the services instead",
     "cpu_quota": "set resource limits with deploy.resources",
@@ -127,6 +127,27 @@ def _check_forbidden(data: dict[str, Any], file: str, lines: Lines) -> None:
                 )
 
 
+def _drop_unread_keys(data: dict[str, Any], file: str, lines: Lines) -> None:
+    """Drop ``oom_score_adj``: the schema allows it, the CLI never reads it.
+
+    Its Go field lacks the tag that maps the key, so ``docker stack deploy``
+    silently ignores it; dropping it keeps our output the CLI's. The value is
+    still type-checked first, as the CLI's schema does.
+    """
+    services = data.get("services")
+    for name, service in (services or {}).items() if isinstance(services, dict) else ():
+        if isinstance(service, dict) and "oom_score_adj" in service:
+            value = service.pop("oom_score_adj")
+            if not isinstance(value, int) or isinstance(value, bool):
+                loc = ("services", name, "oom_score_adj")
+                raise StackValidationError(
+                    f"oom_score_adj must be an integer, got {value!r}",
+                    file=file,
+                    line=_line(lines, loc),
+                    loc=loc,
+                )
+
+
 def _absolute(working_dir: str, path: str) -> str:
     # Go's filepath.Join also cleans the result (no "./", no "a/../").
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(working_dir, path))
@@ -155,9 +176,7 @@ def _resolve_environment(service: Service, working_dir: str, environ: Mapping[st
     service.environment = resolved
 
 
-def _fix_up(
-    stack: Stack, raw: dict[str, Any], working_dir: str, environ: Mapping[str, str], file: str
-) -> None:
+def _fix_up(stack: Stack, working_dir: str, environ: Mapping[str, str]) -> None:
     """The CLI's load-time changes: env files, absolute paths, external names."""
     for service in stack.services.values():
         _resolve_environment(service, working_dir, environ)
@@ -181,7 +200,7 @@ def _fix_up(
     for name, obj in file_objects:
         if obj.external:
             obj.name = obj.name or name
-        elif not obj.driver:
+        elif not isinstance(obj, Secret) or not obj.driver:
             obj.file = _absolute(working_dir, obj.file)
 
 
@@ -231,6 +250,7 @@ def _load_one(
         _check_forbidden(data, file, lines)
         data = interpolate(data, environ)
         check_schema(data, version, file)
+        _drop_unread_keys(data, file, lines)
         stack = Stack.model_validate({**data, "version": version})
     except ValidationError as exc:
         raise _validation_error(exc, data, file, lines) from None
@@ -241,7 +261,7 @@ def _load_one(
     if working_dir is None:
         working_dir = os.getcwd() if path == "-" else os.path.dirname(os.path.abspath(path))
     try:
-        _fix_up(stack, data, os.fspath(working_dir), environ, file)
+        _fix_up(stack, os.fspath(working_dir), environ)
     except StackError as exc:
         exc.file = exc.file or file
         raise
@@ -275,7 +295,7 @@ def load_stack(
                 hint="give every file the same version",
             )
         try:
-            merged = merge_stacks(merged, stack)
+            merge_owned(merged, stack)
         except StackError as exc:
             exc.file = os.fspath(path)
             raise

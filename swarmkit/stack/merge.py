@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 from swarmkit.exceptions import StackValidationError, format_loc
 from swarmkit.stack.base import StackModel
 from swarmkit.stack.model import Stack
+from swarmkit.stack.schema import UNIQUE_SERVICE_LISTS
 from swarmkit.stack.service import LoggingConfig, Service, ServiceNetwork, Ulimit
 
 __all__ = ["merge_stacks"]
@@ -44,26 +45,6 @@ _KEYED_LISTS: dict[str, Callable[[Any], Any]] = {
     "volumes": lambda mount: mount.target,
 }
 _REPLACED_LISTS = frozenset({"command", "entrypoint"})
-# Lists the schema wants without repeats. The CLI appends them blindly and then
-# refuses its own merged output; we append only the items not yet there.
-_UNIQUE_LISTS = frozenset(
-    {
-        "cap_add",
-        "cap_drop",
-        "depends_on",
-        "devices",
-        "dns",
-        "dns_search",
-        "env_file",
-        "expose",
-        "external_links",
-        "extra_hosts",
-        "links",
-        "security_opt",
-        "tmpfs",
-        "cache_from",
-    }
-)
 _ZERO_DURATION = "0s"
 
 
@@ -127,13 +108,11 @@ def _merge_networks(
         if old is None or network is None:
             result[name] = network if old is None else old
             continue
-        merged = old.model_copy(deep=True)
-        merged.aliases = list(network.aliases)
+        old.aliases = network.aliases
         if network.ipv4_address:
-            merged.ipv4_address = network.ipv4_address
+            old.ipv4_address = network.ipv4_address
         if network.ipv6_address:
-            merged.ipv6_address = network.ipv6_address
-        result[name] = merged
+            old.ipv6_address = network.ipv6_address
     return result
 
 
@@ -154,14 +133,14 @@ def _merge_logging(dst: LoggingConfig | None, src: LoggingConfig | None) -> Logg
         return src
     if dst.driver and src.driver and dst.driver != src.driver:
         return src
-    merged = dst.model_copy(deep=True)
-    merged.driver = dst.driver or src.driver
+    if not dst.driver:
+        dst.driver = src.driver
     # The CLI merges options into the base's map; when the base has no map
     # (not even an empty one) the overlay's options are lost: mergo fills a
     # copy of a nil map.
     if _present(dst, "options", dst.options):
-        merged.options = {**dst.options, **src.options}
-    return merged
+        dst.options = {**dst.options, **src.options}
+    return dst
 
 
 def _merge_field(dst: StackModel, src: StackModel, name: str, field: FieldInfo) -> Any:
@@ -174,7 +153,7 @@ def _merge_field(dst: StackModel, src: StackModel, name: str, field: FieldInfo) 
         key = _KEYED_LISTS.get(name) if isinstance(dst, Service) else None
         if key is not None and _present(dst, name, old):
             return _merge_keyed(old, new, key)
-        if name in _UNIQUE_LISTS:
+        if name in UNIQUE_SERVICE_LISTS:
             new = [item for item in new if item not in old]
         return old + new if new else old
     if isinstance(dst, Service) and name == "networks":
@@ -192,15 +171,14 @@ def _merge_field(dst: StackModel, src: StackModel, name: str, field: FieldInfo) 
         if new is None:
             return old
         if old is None:
-            return new.model_copy(deep=True) if isinstance(new, StackModel) else new
+            return new
         if isinstance(old, bool):
             return new or old
         if isinstance(old, int):
             return new  # *uint64 fields: a set overlay value always wins
     if isinstance(old, StackModel):
-        merged = old.model_copy(deep=True)
-        _merge_into(merged, new)
-        return merged
+        _merge_into(old, new)
+        return old
     return old if _is_zero(new) else new
 
 
@@ -211,33 +189,41 @@ def _merge_into(dst: StackModel, src: StackModel) -> None:
             setattr(dst, name, value)
 
 
+def merge_owned(base: Stack, overlay: Stack) -> None:
+    """Merge ``overlay`` into ``base`` in place; both belong to the caller.
+
+    Parts of ``overlay`` move into ``base`` without copies, so neither may be
+    used elsewhere. :func:`merge_stacks` is the safe, copying form.
+    """
+    services = dict(base.services)
+    for name, service in overlay.services.items():
+        current = services.get(name)
+        if current is None:
+            services[name] = service
+            continue
+        try:
+            _merge_into(current, service)
+        except StackValidationError as exc:
+            exc.loc = ("services", name, *exc.loc)
+            exc.key_path = format_loc(exc.loc)
+            raise
+    base.services = dict(sorted(services.items()))
+    for section in ("networks", "volumes", "secrets", "configs"):
+        merged_section = {**getattr(base, section), **getattr(overlay, section)}
+        if merged_section != getattr(base, section):
+            setattr(base, section, merged_section)
+
+
 def merge_stacks(*stacks: Stack) -> Stack:
     """Merge stacks in order, each one over the result of the ones before it.
 
-    The rules are the docker CLI's (see this module's docstring); inputs are
-    not changed. ``version`` and top-level ``x-*`` keys come from the first.
+    The rules are the docker CLI's (see this module's docstring). The result
+    is a new stack: inputs are neither changed nor shared with it. ``version``
+    and top-level ``x-*`` keys come from the first.
     """
     if not stacks:
         raise ValueError("merge_stacks needs at least one stack")
     result = stacks[0].model_copy(deep=True)
     for overlay in stacks[1:]:
-        services = dict(result.services)
-        for name, service in overlay.services.items():
-            base = services.get(name)
-            if base is None:
-                services[name] = service.model_copy(deep=True)
-                continue
-            merged = base.model_copy(deep=True)
-            try:
-                _merge_into(merged, service)
-            except StackValidationError as exc:
-                exc.loc = ("services", name, *exc.loc)
-                exc.key_path = format_loc(exc.loc)
-                raise
-            services[name] = merged
-        result.services = dict(sorted(services.items()))
-        for section in ("networks", "volumes", "secrets", "configs"):
-            merged_section = {**getattr(result, section), **getattr(overlay, section)}
-            if merged_section != getattr(result, section):
-                setattr(result, section, merged_section)
+        merge_owned(result, overlay.model_copy(deep=True))
     return result

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.schema import SUPPORTED_VERSIONS
 from swarmkit.stack.service import Service
 from swarmkit.stack.types import Labels, StringMapping
 
@@ -27,11 +28,8 @@ def _external_name(data: Any, kind: str) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get("external"), dict):
         return data
     data = dict(data)
-    external = data["external"]
-    unknown = set(external) - {"name"}
-    if unknown:
-        raise ValueError(f"external: unknown key {sorted(unknown)[0]!r}; only 'name' is allowed")
-    name = external.get("name")
+    # Other keys of the mapping are ignored, as the CLI ignores them.
+    name = data["external"].get("name")
     data["external"] = True
     if name is not None:
         if data.get("name"):
@@ -94,7 +92,10 @@ class Volume(ExtensibleModel):
         return self
 
 
-class _FileObject(ExtensibleModel):
+class Secret(ExtensibleModel):
+    """A top-level secret: ``external`` (created beforehand), from a ``file``,
+    or from a secret ``driver``."""
+
     name: str = ""
     file: str = ""
     external: bool = False
@@ -103,24 +104,26 @@ class _FileObject(ExtensibleModel):
     driver_opts: StringMapping = Field(default_factory=dict)
     template_driver: str = ""
 
-    @model_validator(mode="after")
-    def _driver_conflict(self) -> _FileObject:
-        if not self.external and self.driver and self.file:
-            raise ValueError("driver and file conflict; only use driver")
-        return self
-
-
-class Secret(_FileObject):
-    """A top-level secret: ``external`` (created beforehand) or from a ``file``."""
-
     @model_validator(mode="before")
     @classmethod
     def _external(cls, data: Any) -> Any:
         return _external_name(data, "secret")
 
+    @model_validator(mode="after")
+    def _driver_conflict(self) -> Secret:
+        if not self.external and self.driver and self.file:
+            raise ValueError("secret.driver and secret.file conflict; only use secret.driver")
+        return self
 
-class Config(_FileObject):
-    """A top-level config: ``external`` or from a ``file``."""
+
+class Config(ExtensibleModel):
+    """A top-level config: ``external`` (created beforehand) or from a ``file``."""
+
+    name: str = ""
+    file: str = ""
+    external: bool = False
+    labels: Labels = Field(default_factory=dict)
+    template_driver: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -155,8 +158,10 @@ class Stack(ExtensibleModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> Any:
-        if value is None or value in ("", "3"):
-            return "3.13" if value is not None else value
+        if value in ("", "3"):
+            return "3.13"
+        if isinstance(value, str) and value not in SUPPORTED_VERSIONS:
+            raise ValueError(f"unsupported Compose file version {value!r}; use 3.0 to 3.13")
         return value
 
     def to_data(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from swarmkit.stack.yamlio import dump_yaml
 __all__ = ["hash_names", "render_stack"]
 
 _HASH_LENGTH = 12
+_HASH_SUFFIX = re.compile(rf"_[0-9a-f]{{{_HASH_LENGTH}}}$")
 
 
 def render_stack(stack: Stack) -> str:
@@ -106,8 +108,10 @@ def hash_names(stack: Stack, stack_name: str) -> Stack:
         *(("secret", key, obj) for key, obj in result.secrets.items()),
     ]
     for kind, key, obj in file_objects:
-        if obj.external or obj.driver or not obj.file:
+        if obj.external or (isinstance(obj, Secret) and obj.driver) or not obj.file:
             continue
-        base = obj.name or f"{stack_name}_{key}"
+        # A name that already ends in a content hash (our own output, hashed
+        # again) gets the current hash instead of a second one.
+        base = _HASH_SUFFIX.sub("", obj.name) or f"{stack_name}_{key}"
         obj.name = f"{base}_{_digest(obj.file, kind, key)}"
     return result

@@ -8,12 +8,13 @@ Paths use ``*`` for a name and ``[]`` for a list item.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from swarmkit.exceptions import StackValidationError
 
-__all__ = ["SUPPORTED_VERSIONS", "check_schema", "normalize_version"]
+__all__ = ["SUPPORTED_VERSIONS", "UNIQUE_SERVICE_LISTS", "check_schema", "normalize_version"]
 
 SUPPORTED_VERSIONS = tuple(f"3.{minor}" for minor in range(14))
 DEFAULT_VERSION = "3.13"
@@ -103,6 +104,24 @@ _UNIQUE: frozenset[str] = frozenset(
     }
 )
 
+# Service lists of plain items that the schema wants without repeats (also
+# under ``build``: cache_from, extra_hosts); merges append only what is missing.
+UNIQUE_SERVICE_LISTS = frozenset(
+    {
+        "cap_add", "cap_drop", "depends_on", "devices", "dns", "dns_search", "env_file",
+        "expose", "external_links", "extra_hosts", "links", "security_opt", "tmpfs",
+        "cache_from",
+    }
+)  # fmt: skip
+
+# Values a file must give as strings, though the model also takes a number.
+_STRINGS_ONLY = frozenset(
+    {
+        "services.*.deploy.resources.limits.memory",
+        "services.*.deploy.resources.reservations.memory",
+    }
+)
+
 # Mappings whose keys are names (everything else is a fixed key).
 _NAME_MAPS = frozenset(
     {
@@ -145,11 +164,24 @@ def normalize_version(raw: Any, file: str) -> str:
     return version
 
 
+# Where ``x-*`` extension keys are allowed, and since which version.
+_EXTENSIONS_SINCE = {
+    "": "3.4",
+    "services.*": "3.7",
+    "networks.*": "3.7",
+    "volumes.*": "3.7",
+    "secrets.*": "3.7",
+    "configs.*": "3.7",
+}
+
+
 def _walk(value: Any, loc: Loc, pattern: str) -> Iterator[tuple[Loc, str, Any]]:
     yield loc, pattern, value
     if isinstance(value, dict):
         for key, child in value.items():
             if isinstance(key, str) and key.startswith("x-"):
+                # Extension keys are not checked inside, only where they stand.
+                yield (*loc, key), f"{pattern}.x-" if pattern else "x-", child
                 continue
             if not pattern:
                 child_pattern = str(key)
@@ -171,10 +203,56 @@ def _hashable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def _non_finite(value: Any, loc: Loc) -> Loc | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return loc
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in children:
+        found = _non_finite(child, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
 def check_schema(data: dict[str, Any], version: str, file: str) -> None:
     """Refuse keys newer than ``version`` and repeated list items, as the CLI does."""
+    infinite = _non_finite(data, ())
+    if infinite is not None:
+        raise StackValidationError(
+            "infinite and NaN numbers are not allowed (the docker CLI cannot encode them)",
+            file=file,
+            loc=infinite,
+            hint="quote the value to make it a string",
+        )
     wanted = _version_key(version)
     for loc, pattern, value in _walk(data, (), ""):
+        if pattern == "x-" or pattern.endswith(".x-"):
+            parent = pattern[:-3].rstrip(".")
+            since = _EXTENSIONS_SINCE.get(parent)
+            if since is None or _version_key(since) > wanted:
+                where = "here" if since is None else f"before Compose file version {since}"
+                raise StackValidationError(
+                    f"extension key {str(loc[-1])!r} is not allowed {where}"
+                    f" (this file declares {version})",
+                    file=file,
+                    loc=loc,
+                    hint="x-* keys belong at the top level (3.4+) or in a service, network,"
+                    " volume, secret or config (3.7+)",
+                )
+            continue
+        if pattern in _STRINGS_ONLY and not isinstance(value, str):
+            raise StackValidationError(
+                f"{loc[-1]!s} must be a string, got {value!r}",
+                file=file,
+                loc=loc,
+                hint='write the size as a string, for example "512M"',
+            )
         introduced = _INTRODUCED.get(pattern)
         if introduced and _version_key(introduced) > wanted:
             raise StackValidationError(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, StackModel
 from swarmkit.stack.types import (
+    Count,
     Duration,
     HostsList,
     Labels,
     MappingWithEquals,
+    Number,
     ShellCommand,
     StringList,
     StringMapping,
@@ -42,8 +44,6 @@ __all__ = [
     "Ulimit",
     "UpdateConfig",
     "VolumeBindOptions",
-    "VolumeClusterOptions",
-    "VolumeImageOptions",
     "VolumeOptions",
     "VolumeTmpfsOptions",
 ]
@@ -60,6 +60,9 @@ class BuildConfig(StackModel):
     extra_hosts: HostsList = Field(default_factory=list)
     network: str = ""
     target: str = ""
+
+    # The schema lets build take any key (compose has more); the CLI reads these.
+    model_config = ConfigDict(extra="ignore")
 
     @model_validator(mode="before")
     @classmethod
@@ -81,7 +84,7 @@ class Healthcheck(StackModel):
     test: list[str] = Field(default_factory=list)
     timeout: Duration | None = None
     interval: Duration | None = None
-    retries: int | None = None
+    retries: Number | None = None
     start_period: Duration | None = None
     start_interval: Duration | None = None
     disable: bool = False
@@ -102,7 +105,7 @@ class LoggingConfig(StackModel):
 class UpdateConfig(StackModel):
     """``deploy.update_config`` and ``deploy.rollback_config``."""
 
-    parallelism: int | None = None
+    parallelism: Count | None = None
     delay: Duration = "0s"
     failure_action: str = ""
     monitor: Duration = "0s"
@@ -124,14 +127,14 @@ class ResourceLimits(StackModel):
 
     cpus: str = ""
     memory: UnitBytes = 0
-    pids: int = 0
+    pids: Count = 0
 
 
 class DiscreteResource(StackModel):
     """A discrete generic resource (``kind`` and ``value``)."""
 
     kind: str = ""
-    value: int = 0
+    value: Number = 0
 
     def to_data(self) -> dict[str, Any]:
         # The CLI's Go type has no omitempty here: both keys always print.
@@ -166,7 +169,7 @@ class RestartPolicy(StackModel):
 
     condition: str = ""
     delay: Duration | None = None
-    max_attempts: int | None = None
+    max_attempts: Count | None = None
     window: Duration | None = None
 
 
@@ -181,14 +184,14 @@ class Placement(StackModel):
 
     constraints: list[str] = Field(default_factory=list)
     preferences: list[PlacementPreference] = Field(default_factory=list)
-    max_replicas_per_node: int = 0
+    max_replicas_per_node: Count = 0
 
 
 class DeployConfig(StackModel):
     """``deploy``: how Swarm schedules, updates and restarts the service."""
 
     mode: str = ""
-    replicas: int | None = None
+    replicas: Count | None = None
     labels: Labels = Field(default_factory=dict)
     update_config: UpdateConfig | None = None
     rollback_config: UpdateConfig | None = None
@@ -216,38 +219,33 @@ class PortConfig(StackModel):
     """A published port, in long form (short forms are expanded on load)."""
 
     mode: str = ""
-    target: int = 0
-    published: int = 0
+    target: Count = 0
+    published: Count = 0
     protocol: str = ""
 
 
 class VolumeBindOptions(StackModel):
-    """``bind`` options of a bind mount."""
+    """``bind`` options of a bind mount (unknown keys are ignored, as the CLI does)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     propagation: str = ""
 
 
 class VolumeOptions(StackModel):
-    """``volume`` options of a volume mount."""
+    """``volume`` options of a volume mount (unknown keys are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     nocopy: bool = False
-    subpath: str = ""
-
-
-class VolumeImageOptions(StackModel):
-    """``image`` options of an image mount."""
-
-    subpath: str = ""
 
 
 class VolumeTmpfsOptions(StackModel):
-    """``tmpfs`` options of a tmpfs mount."""
+    """``tmpfs`` options of a tmpfs mount (keys other than ``size`` are ignored)."""
 
-    size: int = 0
+    model_config = ConfigDict(extra="ignore")
 
-
-class VolumeClusterOptions(StackModel):
-    """``cluster`` options of a cluster volume mount (none yet)."""
+    size: Count = Field(default=0, ge=0)
 
 
 class ServiceVolume(StackModel):
@@ -260,9 +258,7 @@ class ServiceVolume(StackModel):
     consistency: str = ""
     bind: VolumeBindOptions | None = None
     volume: VolumeOptions | None = None
-    image: VolumeImageOptions | None = None
     tmpfs: VolumeTmpfsOptions | None = None
-    cluster: VolumeClusterOptions | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -272,15 +268,20 @@ class ServiceVolume(StackModel):
             from swarmkit.stack.types import _checked
 
             return _checked(parse_volume_spec)(data)
+        if isinstance(data, dict) and "type" not in data:
+            raise ValueError("a mount in long form needs a type (volume, bind or tmpfs)")
         return data
 
 
 class _FileReference(StackModel):
+    # The schema leaves these objects open: the CLI ignores unknown keys.
+    model_config = ConfigDict(extra="ignore")
+
     source: str = ""
     target: str = ""
     uid: str = ""
     gid: str = ""
-    mode: int | None = None
+    mode: Number | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -299,17 +300,17 @@ class ConfigRef(_FileReference):
 class Ulimit(StackModel):
     """One ulimit: a single value, or soft and hard."""
 
-    single: int = 0
-    soft: int = 0
-    hard: int = 0
+    single: Count = 0
+    soft: Count = 0
+    hard: Count = 0
 
     @model_validator(mode="before")
     @classmethod
     def _short(cls, data: Any) -> Any:
         if isinstance(data, int) and not isinstance(data, bool):
             return {"single": data}
-        if isinstance(data, dict) and "single" in data:
-            raise ValueError("a ulimit is a number or a mapping with soft and hard")
+        if isinstance(data, dict) and ("single" in data or not {"soft", "hard"} <= set(data)):
+            raise ValueError("a ulimit is a number, or a mapping with both soft and hard")
         return data
 
     def to_data(self) -> Any:
@@ -348,7 +349,8 @@ class Service(ExtensibleModel):
 
     Keys that ``docker stack deploy`` ignores (``build``, ``restart``,
     ``container_name``, ``depends_on``...) load too, since the same files serve
-    compose; ``swarmkit lint`` reports them.
+    compose; ``swarmkit lint`` reports them. ``oom_score_adj`` (format 3.13)
+    is accepted and dropped on load, as the docker CLI drops it.
     """
 
     build: BuildConfig = Field(default_factory=BuildConfig)
@@ -400,7 +402,6 @@ class Service(ExtensibleModel):
     tty: bool = False
     ulimits: dict[str, Ulimit | None] = Field(default_factory=dict)
     user: str = ""
-    oom_score_adj: int = 0
     userns_mode: str = ""
     volumes: list[ServiceVolume] = Field(default_factory=list)
     working_dir: str = ""
@@ -410,10 +411,26 @@ class Service(ExtensibleModel):
     def _ports(cls, value: Any) -> Any:
         return _expand_ports(value)
 
+    @field_validator("ports")
+    @classmethod
+    def _distinct_ports(cls, value: list[PortConfig]) -> list[PortConfig]:
+        # "80:80" and its long form are one port. The CLI keeps both and then
+        # refuses its own output (ports must be unique); we keep the first.
+        distinct: list[PortConfig] = []
+        for port in value:
+            if port not in distinct:
+                distinct.append(port)
+        return distinct
+
     @field_validator("networks", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> Any:
         return _network_list(value)
+
+    @field_validator("pid", mode="before")
+    @classmethod
+    def _null_pid(cls, value: Any) -> Any:
+        return "" if value is None else value
 
     @field_validator("deploy", "build", "credential_spec", mode="before")
     @classmethod

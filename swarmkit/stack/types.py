@@ -21,10 +21,12 @@ from swarmkit.exceptions import StackValidationError
 from swarmkit.stack import syntax
 
 __all__ = [
+    "Count",
     "Duration",
     "HostsList",
     "Labels",
     "MappingWithEquals",
+    "Number",
     "ShellCommand",
     "StringList",
     "StringMapping",
@@ -83,15 +85,14 @@ def go_sprint(value: Any) -> str:
     if isinstance(value, float):
         return _go_float(value)
     if isinstance(value, dt.datetime):
+        # Go's Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST"; a zone
+        # parsed from a numeric offset has that offset as its name.
         offset = value.utcoffset() or dt.timedelta()
         minutes = int(offset.total_seconds()) // 60
-        zone = "UTC" if value.tzinfo is dt.UTC else ""
+        numeric = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
         frac = f".{value.microsecond:06d}".rstrip("0") if value.microsecond else ""
-        sign = "-" if minutes < 0 else "+"
-        return (
-            value.strftime("%Y-%m-%d %H:%M:%S")
-            + f"{frac} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d} {zone}"
-        ).rstrip()
+        zone = "UTC" if value.tzinfo is dt.UTC else numeric
+        return f"{value.strftime('%Y-%m-%d %H:%M:%S')}{frac} {numeric} {zone}"
     if isinstance(value, list):
         return "[" + " ".join(go_sprint(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -171,6 +172,26 @@ def _hosts_list(value: Any) -> Any:
         return syntax.normalize_extra_hosts(value)
     return value
 
+
+def _whole(value: Any) -> Any:
+    # JSON schema "integer" accepts 2.0; the CLI then decodes it as 2.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _truncated(value: Any) -> Any:
+    # Schema "number" fields that Go decodes into integers: 2.5 becomes 2.
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole)]
+"""An integer; a whole float (``2.0``) is accepted, as the CLI accepts it."""
+
+Number = Annotated[int, BeforeValidator(_truncated)]
+"""An integer the schema types as a number: a fraction is dropped, like the CLI."""
 
 Duration = Annotated[str, BeforeValidator(_checked(_duration))]
 """A Go duration, held in Go's canonical spelling (``1m30s``); accepts timedelta."""

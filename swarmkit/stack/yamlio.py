@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -31,10 +30,12 @@ _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 _GO_NUMBER_TAG = "tag:swarmkit,2024:go-number"
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INT_BASE0_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+# go-yaml v3 tries exactly these layouts: "2006-1-2T15:4:5.999999999Z07:00"
+# (also with a lower-case t), "2006-1-2 15:4:5.999999999" and "2006-1-2".
 _TIMESTAMP_RE = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:(?:[Tt]|[ \t]+)(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
-    r"(?:[ \t]*(Z|[-+]\d{1,2}(?::?\d{2})?))?)?$"
+    r"(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(Z|[-+]\d{2}:\d{2}))"
+    r"|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?))?$"
 )
 
 
@@ -60,15 +61,16 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     match = _TIMESTAMP_RE.match(text)
     if not match:
         return None
-    year, month, day, hour, minute, second, frac, zone = match.groups()
+    year, month, day, hour, minute, second, frac, zone, *spaced = match.groups()
+    if hour is None and spaced[0] is not None:
+        hour, minute, second, frac = spaced
     try:
-        micro = int((frac or "0").ljust(6, "0")[:6])
         tz = dt.UTC
-        if zone and zone not in ("Z",):
+        if zone and zone != "Z":
             sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            hours, minutes = int(digits[:-2] or digits), int(digits[-2:]) if len(digits) > 2 else 0
-            tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+            offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            if offset:
+                tz = dt.timezone(sign * offset)
         return dt.datetime(
             int(year),
             int(month),
@@ -76,7 +78,7 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
             int(hour or 0),
             int(minute or 0),
             int(second or 0),
-            micro,
+            int((frac or "0").ljust(6, "0")[:6]),
             tzinfo=tz,
         )
     except ValueError:
@@ -195,7 +197,16 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
+def _represent_time(dumper: yaml.SafeDumper, data: dt.datetime) -> yaml.ScalarNode:
+    # RFC 3339 with a "T": the only timestamp layout with a zone that go-yaml reads.
+    text = data.isoformat()
+    if data.tzinfo is dt.UTC:
+        text = text.removesuffix("+00:00") + "Z"
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
 _StackDumper.add_representer(str, _represent_str)
+_StackDumper.add_representer(dt.datetime, _represent_time)
 
 
 def dump_yaml(data: Any) -> str:
@@ -211,8 +222,3 @@ def dump_yaml(data: Any) -> str:
             indent=2,
         )
     )
-
-
-def iter_locs(lines: Lines) -> Iterator[Loc]:
-    """The recorded key paths (for tests)."""
-    return iter(lines)

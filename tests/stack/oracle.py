@@ -8,26 +8,12 @@ from typing import Any
 
 from swarmkit.exceptions import StackError
 from swarmkit.stack import load_stack, render_stack
+from swarmkit.stack.schema import UNIQUE_SERVICE_LISTS
 from swarmkit.stack.yamlio import load_yaml
 from tests.stack.docker_cli import docker_stack_config
 
 __all__ = ["Outcome", "run_both", "write_files"]
 
-UNIQUE_SERVICE_LISTS = {
-    "cap_add",
-    "cap_drop",
-    "depends_on",
-    "devices",
-    "dns",
-    "dns_search",
-    "env_file",
-    "expose",
-    "external_links",
-    "extra_hosts",
-    "links",
-    "security_opt",
-    "tmpfs",
-}
 BASE_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
 
 
@@ -59,9 +45,16 @@ def normalize_cli(data: Any, working_dir: Path) -> Any:
     ``env_file`` paths relative to the first file, so its output does not
     always load again; swarmkit writes both limits and absolute env file paths
     (docs/stack-reference.md, "Differences from docker stack config").
-    Lists that must not repeat an item are merged without repeats.
+    Lists that must not repeat an item are merged without repeats, and a port
+    written twice (short and long form) is kept once.
     """
     for service in (data or {}).get("services", {}).values():
+        if "ports" in service:
+            ports: list[Any] = []
+            for port in service["ports"]:
+                if port not in ports:
+                    ports.append(port)
+            service["ports"] = ports
         for key in UNIQUE_SERVICE_LISTS & set(service):
             service[key] = list(dict.fromkeys(service[key]))
         if isinstance(service.get("build"), dict):

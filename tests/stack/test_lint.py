@@ -51,6 +51,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("SK101", svc("    image: nginx:latest\n"), True),
     ("SK101", svc("    image: registry.local:5000/team/app\n"), True),
     ("SK101", svc("    read_only: true\n"), True),
+    ("SK101", svc("    image: ':3f2a9c1'\n"), True),
+    ("SK101", svc("    image: registry.example.com/:3f2a9c1\n"), True),
     ("SK101", svc("    image: nginx:1.27\n"), False),
     ("SK101", svc("    image: registry.local:5000/team/app:3f2a9c1\n"), False),
     ("SK101", svc("    image: nginx@sha256:" + "a" * 64 + "\n"), False),

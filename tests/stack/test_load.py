@@ -13,7 +13,7 @@ from swarmkit.exceptions import (
     StackSyntaxError,
     StackValidationError,
 )
-from swarmkit.stack import Service, Stack, load_stack, merge_stacks, render_stack
+from swarmkit.stack import Service, Stack, hash_names, load_stack, merge_stacks, render_stack
 
 V = 'version: "3.8"\n'
 
@@ -150,7 +150,7 @@ def test_round_trip_render_load(tmp_path: Path) -> None:
         V + "services:\n  app:\n    image: x\n    command: echo '$$HOME'\n"
         "    environment: {A: 'costs $$5', B: ~}\n    ports: ['8000:80']\n"
         "    deploy: {resources: {limits: {memory: 1g}}, update_config: {delay: 90s}}\n"
-        "    ulimits: {nofile: 10}\n    x-note: {who: me}\n"
+        "    ulimits: {nofile: 10}\n    x-note: {who: me, when: 2026-11-28, at: 2026-11-28t10:00:00.5+01:00}\n"
         "networks: {n: {external: true}}\nx-top: 1\n",
     )
     stack = load_stack(path, environ={})
@@ -188,3 +188,43 @@ def test_merge_stacks_does_not_change_inputs() -> None:
     assert base.model_dump() == before
     assert merged.services["a"].deploy.replicas == 0
     assert [p.published for p in merged.services["a"].ports] == [8, 9]
+
+
+def test_merge_stacks_result_shares_nothing_with_inputs() -> None:
+    base = Stack.model_validate({"services": {"a": {"image": "x", "labels": {"k": "v"}}}})
+    overlay = Stack.model_validate(
+        {"services": {"b": {"image": "y", "deploy": {"update_config": {"delay": "5s"}}}}}
+    )
+    merged = merge_stacks(base, overlay)
+    merged.services["a"].labels["k"] = "changed"
+    assert merged.services["b"].deploy.update_config is not None
+    merged.services["b"].deploy.update_config.delay = "9s"
+    assert base.services["a"].labels == {"k": "v"}
+    assert overlay.services["b"].deploy.update_config is not None
+    assert overlay.services["b"].deploy.update_config.delay == "5s"
+
+
+def test_hash_names_is_idempotent_and_follows_content(tmp_path: Path) -> None:
+    conf = write(tmp_path, "site.conf", "one")
+    path = write(
+        tmp_path,
+        "stack.yml",
+        V + "services:\n  web: {image: 'nginx:1.22', configs: [site]}\n"
+        "configs:\n  site: {file: ./site.conf}\n  named: {file: ./site.conf, name: shared}\n"
+        "secrets:\n  ext: {external: true}\n",
+    )
+    stack = hash_names(load_stack(path, environ={}), "demo")
+    name = stack.configs["site"].name
+    assert name.startswith("demo_site_") and len(name) == len("demo_site_") + 12
+    assert stack.configs["named"].name.startswith("shared_")
+    assert stack.secrets["ext"].name == "ext"
+    again = write(tmp_path, "again.yml", render_stack(stack))
+    assert hash_names(load_stack(again, environ={}), "demo").configs["site"].name == name
+    conf.write_text("two")
+    assert hash_names(load_stack(again, environ={}), "demo").configs["site"].name != name
+
+
+def test_hash_names_names_a_missing_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "stack.yml", V + "services: {}\nconfigs:\n  site: {file: ./gone.conf}\n")
+    with pytest.raises(StackFileError, match=r"gone\.conf"):
+        hash_names(load_stack(path, environ={}), "demo")

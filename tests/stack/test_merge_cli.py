@@ -141,9 +141,21 @@ CASES: dict[str, tuple[str, str]] = {
         "services:\n  a:\n    image: x\n    sysctls: [net.core.somaxconn=1024]\n    expose: [80, '81']\n",
         "services:\n  a:\n    sysctls: {net.ipv4.tcp_syncookies: 0}\n    expose: [82]\n",
     ),
+    "open-objects-ignore-unknown-keys": (
+        "services:\n  a:\n    image: x\n    pid: null\n    build: {context: ., shm_size: 1g, foo: 1}\n"
+        "    secrets: [{source: s, whatever: 1}]\n"
+        "    volumes: [{type: bind, source: /a, target: /b, bind: {create_host_path: true}}]\n"
+        "    deploy: {replicas: 2.0}\n    healthcheck: {retries: 2.5}\n"
+        "secrets: {s: {external: {name: q, other: 1}}}\n",
+        "services:\n  a:\n    configs: [{source: c, mode: 292.9}]\nconfigs: {c: {external: true}}\n",
+    ),
     "go-yaml-scalars": (
         "services:\n  a:\n    image: x\n    environment: {A: yes, B: 0644, C: 08, D: 1.0, E: 1e8, F: 1_000, G: 0x1F,"
-        " H: on, I: 2001-12-14, J: 12.50, K: -0.0001, L: 1234567.0}\n    labels: {n: null}\n",
+        " H: on, I: 2001-12-14, J: 12.50, K: -0.0001, L: 1234567.0}\n    labels: {n: null}\n"
+        "  b:\n    image: x\n    environment: {A: 1e21, B: 0.000012, C: -0, D: +5, E: .5, F: 0o17,"
+        " G: 0b101, H: 1.5e-7, I: 12e3, J: 123456.7, K: 1234567.8, M: 9223372036854775807,"
+        " N: 18446744073709551615, O: 18446744073709551616, P: 2001-12-14t21:59:43.10-05:00,"
+        " Q: 2001-12-14 21:59:43.10 -5, Y: 2001-12-14 21:59:43.10, Z: 2001-1-2t1:2:3Z, R: 0x_1F, S: 1__0, U: 100.0, V: 1.0e+2, X: 0.}\n",
         "services: {}\n",
     ),
 }
@@ -155,6 +167,35 @@ ERROR_CASES: dict[str, tuple[str, str]] = {
     "version-mismatch": ("services:\n  a: {image: x}\n", 'version: "3.8"\nservices: {}\n'),
     "bad-duration": ("services:\n  a: {image: x, stop_grace_period: 10}\n", "services: {}\n"),
     "string-replicas": ("services:\n  a: {image: x, deploy: {replicas: two}}\n", "services: {}\n"),
+    "memory-as-number": (
+        "services:\n  a: {image: x, deploy: {resources: {limits: {memory: 1000}}}}\n",
+        "services: {}\n",
+    ),
+    "config-with-driver": (
+        "services:\n  a: {image: x}\nconfigs: {c: {driver: foo}}\n",
+        "services: {}\n",
+    ),
+    "cluster-mount": (
+        "services:\n  a: {image: x, volumes: [{type: cluster, source: c, target: /c, cluster: {}}]}\n",
+        "services: {}\n",
+    ),
+    "mount-without-type": (
+        "services:\n  a: {image: x, volumes: [{source: a, target: /b}]}\n",
+        "services: {}\n",
+    ),
+    "ulimit-without-hard": (
+        "services:\n  a: {image: x, ulimits: {nofile: {soft: 10}}}\n",
+        "services: {}\n",
+    ),
+    "fractional-replicas": (
+        "services:\n  a: {image: x, deploy: {replicas: 2.5}}\n",
+        "services: {}\n",
+    ),
+    "negative-tmpfs-size": (
+        "services:\n  a: {image: x, volumes: [{type: tmpfs, target: /t, tmpfs: {size: -1}}]}\n",
+        "services: {}\n",
+    ),
+    "infinity-anywhere": ("services:\n  a: {image: x, x-k: [-.inf]}\n", "services: {}\n"),
     "bool-in-environment": (
         "services:\n  a: {image: x, environment: {A: true}}\n",
         "services: {}\n",
@@ -212,3 +253,35 @@ def test_rendered_output_is_accepted_and_stable(tmp_path: Path, case: str) -> No
     assert not again.cli_error, again.cli_error
     assert again.cli == first.cli
     assert again.rendered == first.rendered
+
+
+VERSION_GATED = {
+    "configs-in-3.0": '3.0", "services:\n  a: {image: x, configs: [c]}\nconfigs: {c: {file: ./c}}\n',
+    "secrets-in-3.0": '3.0", "services:\n  a: {image: x}\nsecrets: {s: {file: ./s}}\n',
+    "top-extension-in-3.3": '3.3", "x-top: 1\nservices:\n  a: {image: x}\n',
+    "service-extension-in-3.6": '3.6", "services:\n  a: {image: x, x-s: 1}\n',
+    "extension-in-deploy": '3.13", "services:\n  a: {image: x, deploy: {x-d: 1}}\n',
+    "pids-in-3.8": '3.8", "services:\n  a: {image: x, deploy: {resources: {limits: {pids: 2}}}}\n',
+    "name-on-volume-in-3.3": '3.3", "services:\n  a: {image: x}\nvolumes: {v: {name: real}}\n',
+    "rollback-config-in-3.6": '3.6", "services:\n  a: {image: x, deploy: {rollback_config: {}}}\n',
+    "start-interval-in-3.11": '3.11", "services:\n  a: {image: x, healthcheck: {start_interval: 1s}}\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(VERSION_GATED))
+def test_keys_newer_than_the_file_version_are_refused_by_both(tmp_path: Path, case: str) -> None:
+    version, body = VERSION_GATED[case].split('", "', 1)
+    paths = write_files(tmp_path, {"stack.yml": f'version: "{version}"\n{body}'})
+    outcome = run_both(paths, {})
+    assert outcome.cli_error, "the docker CLI accepted the file"
+    assert outcome.our_error is not None, "swarmkit accepted what the docker CLI refuses"
+    assert outcome.our_error.line is not None
+
+
+@pytest.mark.parametrize("version", ["3.4", "3.7", "3.9", "3.13"])
+def test_extensions_where_the_version_allows_them(tmp_path: Path, version: str) -> None:
+    service_ext = "    x-s: 1\n" if int(version.split(".")[1]) >= 7 else ""
+    text = f'version: "{version}"\nx-top: {{a: 1}}\nservices:\n  a:\n    image: x\n{service_ext}'
+    outcome = run_both(write_files(tmp_path, {"stack.yml": text}), {})
+    assert not outcome.cli_error, outcome.cli_error
+    outcome.assert_same()

@@ -217,6 +217,38 @@ service = st.fixed_dictionaries(
             st.sampled_from(["h1:1.2.3.4", "h2=5.6.7.8"]), unique=True, max_size=2
         ),
         "x-ext": extension,
+        "build": st.one_of(
+            st.just("./app"),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "context": st.sampled_from([".", "./app"]),
+                    "args": mapping(env_keys, maybe_values),
+                    "cache_from": st.lists(
+                        st.sampled_from(["a:1", "b:2"]), unique=True, max_size=2
+                    ),
+                    "target": words,
+                },
+            ),
+        ),
+        "sysctls": mapping(
+            st.sampled_from(["net.core.somaxconn", "kernel.msgmax"]), st.integers(0, 99)
+        ),
+        "tmpfs": st.one_of(
+            st.just("/run"), st.lists(st.sampled_from(["/tmp", "/run"]), unique=True, max_size=2)
+        ),
+        "expose": st.lists(st.sampled_from([80, "81", "82/udp"]), unique=True, max_size=2),
+        "stop_signal": st.sampled_from(["SIGTERM", "SIGINT", ""]),
+        "working_dir": st.sampled_from(["/app", ""]),
+        "hostname": words,
+        "oom_score_adj": st.integers(-5, 5),
+        "security_opt": st.lists(
+            st.sampled_from(["no-new-privileges", "label:disable"]), unique=True, max_size=2
+        ),
+        "credential_spec": st.fixed_dictionaries({}, optional={"file": words, "registry": words}),
+        "isolation": st.sampled_from(["default", ""]),
+        "depends_on": st.lists(st.sampled_from(["a", "b"]), unique=True, max_size=2),
+        "restart": st.sampled_from(["always", "no"]),
     },
 )
 top_objects = st.fixed_dictionaries(
@@ -229,12 +261,28 @@ top_objects = st.fixed_dictionaries(
                 st.just({"driver": "overlay"}),
                 st.just({"external": True}),
                 st.just({"driver": "overlay", "attachable": True, "x-n": 1}),
+                st.just({"external": True, "x-n": [1]}),
+                st.just({"external": {"name": "real"}}),
+                st.just(
+                    {
+                        "driver": "overlay",
+                        "internal": True,
+                        "labels": ["a=b"],
+                        "ipam": {"config": [{"subnet": "10.9.0.0/24"}]},
+                        "driver_opts": {"o": 1},
+                    }
+                ),
             ),
             max_size=2,
         ),
         "volumes": st.dictionaries(
             st.sampled_from(["data", "other"]),
-            st.one_of(st.none(), st.just({"driver": "local"}), st.just({"external": True})),
+            st.one_of(
+                st.none(),
+                st.just({"driver": "local"}),
+                st.just({"external": True}),
+                st.just({"name": "shared", "labels": {"k": "v"}, "driver_opts": {"type": "nfs"}}),
+            ),
             max_size=2,
         ),
         "secrets": st.dictionaries(
@@ -243,6 +291,11 @@ top_objects = st.fixed_dictionaries(
                 st.just({"external": True}),
                 st.just({"file": "./s.txt"}),
                 st.just({"file": "s.txt", "x-s": [1]}),
+                st.just({"external": {"name": "real_s"}}),
+                st.just(
+                    {"file": "s.txt", "labels": ["a=1"], "name": "n", "template_driver": "golang"}
+                ),
+                st.just({"driver": "vault", "driver_opts": {"path": "p"}}),
             ),
             max_size=2,
         ),
