@@ -74,3 +74,13 @@ def test_lazy_names_load_on_use() -> None:
 def test_unknown_attribute() -> None:
     with pytest.raises(AttributeError):
         swarmkit.NoSuchThing  # noqa: B018
+
+
+@pytest.mark.parametrize("module", ["swarmkit.exceptions", "swarmkit.files", "swarmkit.cli"])
+def test_stdlib_only_modules_stay_light(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "print(','.join(m for m in ('pydantic', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

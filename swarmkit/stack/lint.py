@@ -78,6 +78,8 @@ RULES: Final[Mapping[str, Rule]] = MappingProxyType(
             Rule("SK104", _W, "one replica updated stop-first: down during every update",
                  "set deploy.update_config.order: start-first with a healthcheck, or run 2+ "
                  "replicas"),
+            Rule("SK105", _E, "healthcheck.test holds two commands (merged from two files)",
+                 "set the whole healthcheck in one file, or override it with disable + a new test"),
             Rule("SK201", _E, "secret, config, network or named volume not declared at top level",
                  "declare it under the top-level secrets, configs, networks or volumes key"),
             Rule("SK202", _E, "network driver set and not overlay (network not external)",

@@ -366,12 +366,26 @@ def _ignored_keys(p: str, service: Service) -> Iterator[Hit]:
             yield Hit("SK501", f"{p}.{key}", f"{key} is ignored by docker stack deploy", fix)
 
 
+def _healthcheck(p: str, service: Service) -> Iterator[Hit]:
+    test = service.healthcheck.test if service.healthcheck else []
+    # Merging appends lists, healthcheck.test included: base [CMD, a] plus an
+    # overlay's [CMD-SHELL, b] makes one command that runs "a CMD-SHELL b".
+    if sum(word in ("CMD", "CMD-SHELL", "NONE") for word in test) > 1:
+        yield Hit(
+            "SK105",
+            f"{p}.healthcheck.test",
+            "healthcheck.test holds more than one command (an overlay's test was appended"
+            " to the base's, as docker stack merges lists)",
+        )
+
+
 def check_service(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
     """Every hit for one service, in rule order."""
     p = f"services.{name}"
     kind = database_kind(service.image)
     yield from _image(p, service)
     yield from _updates(p, service, kind)
+    yield from _healthcheck(p, service)
     yield from _references(p, stack, service)
     yield from _security(p, service, kind)
     yield from _state(p, stack, service, kind)
