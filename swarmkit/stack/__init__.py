@@ -9,6 +9,18 @@
 
 from __future__ import annotations
 
+from swarmkit.stack.deployment import (
+    DeployConfig,
+    DiscreteResource,
+    GenericResource,
+    Placement,
+    PlacementPreference,
+    ResourceLimits,
+    ResourceReservations,
+    Resources,
+    RestartPolicy,
+    UpdateConfig,
+)
 from swarmkit.stack.lint import (
     LintFinding,
     Severity,
@@ -25,24 +37,14 @@ from swarmkit.stack.service import (
     BuildConfig,
     ConfigRef,
     CredentialSpec,
-    DeployConfig,
-    DiscreteResource,
-    GenericResource,
     Healthcheck,
     LoggingConfig,
-    Placement,
-    PlacementPreference,
     PortConfig,
-    ResourceLimits,
-    ResourceReservations,
-    Resources,
-    RestartPolicy,
     SecretRef,
     Service,
     ServiceNetwork,
     ServiceVolume,
     Ulimit,
-    UpdateConfig,
     VolumeBindOptions,
     VolumeOptions,
     VolumeTmpfsOptions,
