@@ -32,9 +32,11 @@ def _external_name(data: Any, kind: str) -> Any:
     name = data["external"].get("name")
     data["external"] = True
     if name is not None:
+        if not isinstance(name, str):
+            raise ValueError(f"external.name must be a string, got {name!r}")
         if data.get("name"):
             raise ValueError(f"{kind}.external.name and {kind}.name conflict; only use {kind}.name")
-        data["name"] = name if isinstance(name, str) else str(name)
+        data["name"] = name
     return data
 
 

@@ -9,6 +9,7 @@ Paths use ``*`` for a name and ``[]`` for a list item.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -220,8 +221,25 @@ def _non_finite(value: Any, loc: Loc) -> Loc | None:
     return None
 
 
+_NAME_RE = re.compile(r"^[a-zA-Z0-9._-]+$")
+
+
+def _check_names(data: dict[str, Any], file: str) -> None:
+    for section in ("services", "volumes", "secrets", "configs"):
+        entries = data.get(section)
+        for name in entries if isinstance(entries, dict) else ():
+            if not _NAME_RE.match(name):
+                raise StackValidationError(
+                    f"{section[:-1]} name {name!r} may hold only letters, digits, '.', '_', '-'",
+                    file=file,
+                    loc=(section, name),
+                    hint="rename it",
+                )
+
+
 def check_schema(data: dict[str, Any], version: str, file: str) -> None:
     """Refuse keys newer than ``version`` and repeated list items, as the CLI does."""
+    _check_names(data, file)
     infinite = _non_finite(data, ())
     if infinite is not None:
         raise StackValidationError(

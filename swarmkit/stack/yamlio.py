@@ -28,6 +28,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _GO_NUMBER_TAG = "tag:swarmkit,2024:go-number"
+_MAX_VALUES = 1_000_000
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INT_BASE0_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
 # go-yaml v3 tries exactly these layouts: "2006-1-2T15:4:5.999999999Z07:00"
@@ -118,6 +119,18 @@ def _construct_go_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _GoYamlLoader.add_constructor(_GO_NUMBER_TAG, _construct_go_number)
 
 
+def _construct_binary(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    # go-yaml decodes !!binary into a string; keep bytes only when it is not text.
+    data = loader.construct_yaml_binary(node)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+_GoYamlLoader.add_constructor("tag:yaml.org,2002:binary", _construct_binary)
+
+
 class _Walker:
     """Builds Python values from a composed node tree, noting key lines."""
 
@@ -125,24 +138,43 @@ class _Walker:
         self.loader = loader
         self.source = source
         self.lines: Lines = {}
+        self.budget = _MAX_VALUES
+        self.open: set[int] = set()
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        self.budget -= 1
+        if self.budget < 0:
+            # Aliases can make a small file expand without bound.
+            raise self._error(node, f"the document expands to more than {_MAX_VALUES} values")
+        if id(node) in self.open:
+            raise self._error(node, "an alias refers to the value that contains it")
         if isinstance(node, yaml.MappingNode):
+            self.open.add(id(node))
+            own = sum(key.tag != "tag:yaml.org,2002:merge" for key, _ in node.value)
+            # Merged (<<) pairs come first; the mapping's own keys override them.
             self.loader.flatten_mapping(node)
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
+            first_own = len(node.value) - own
+            result: dict[str, Any] = {}
+            seen: set[str] = set()
+            for index, (key_node, value_node) in enumerate(node.value):
                 key = self.loader.construct_object(key_node, deep=True)
-                if isinstance(key, list | dict):
-                    raise self._error(key_node, "a mapping key must be a scalar")
-                if key in result:
-                    raise self._error(key_node, f"mapping key {key!r} is defined twice")
-                child = (*loc, key if isinstance(key, str) else str(key))
+                if not isinstance(key, str):
+                    raise self._error(key_node, f"mapping key {key!r} is not a string: quote it")
+                if index >= first_own:
+                    if key in seen:
+                        raise self._error(key_node, f"mapping key {key!r} is defined twice")
+                    seen.add(key)
+                child = (*loc, key)
                 self.lines[child] = key_node.start_mark.line + 1
                 result[key] = self.build(value_node, child)
+            self.open.discard(id(node))
             return result
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+            self.open.add(id(node))
+            items = [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+            self.open.discard(id(node))
+            return items
         return self.loader.construct_object(node, deep=True)
 
     def _error(self, node: yaml.Node, message: str) -> StackSyntaxError:

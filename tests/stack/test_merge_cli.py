@@ -149,6 +149,11 @@ CASES: dict[str, tuple[str, str]] = {
         "secrets: {s: {external: {name: q, other: 1}}}\n",
         "services:\n  a:\n    configs: [{source: c, mode: 292.9}]\nconfigs: {c: {external: true}}\n",
     ),
+    "anchors-merge-keys-and-binary": (
+        "x-defaults: &defaults {image: 'nginx:1.22', deploy: {replicas: 2}}\n"
+        "services:\n  a: {<<: *defaults, command: run}\n  b: {<<: *defaults, image: !!binary bmdpbng6MS4yMw==}\n",
+        "services:\n  a: {deploy: {replicas: 3}}\n",
+    ),
     "go-yaml-scalars": (
         "services:\n  a:\n    image: x\n    environment: {A: yes, B: 0644, C: 08, D: 1.0, E: 1e8, F: 1_000, G: 0x1F,"
         " H: on, I: 2001-12-14, J: 12.50, K: -0.0001, L: 1234567.0}\n    labels: {n: null}\n"
@@ -193,6 +198,20 @@ ERROR_CASES: dict[str, tuple[str, str]] = {
     ),
     "negative-tmpfs-size": (
         "services:\n  a: {image: x, volumes: [{type: tmpfs, target: /t, tmpfs: {size: -1}}]}\n",
+        "services: {}\n",
+    ),
+    "non-string-key": ("services:\n  a: {image: x, environment: {1: a}}\n", "services: {}\n"),
+    "external-name-not-a-string": (
+        "services: {}\nsecrets: {s: {external: {name: [1]}}}\n",
+        "services: {}\n",
+    ),
+    "recursive-alias": ("services:\n  a: {image: x, x-a: &a [*a]}\n", "services: {}\n"),
+    "bad-service-name": ("services:\n  'a b': {image: x}\n", "services: {}\n"),
+    "excessive-aliasing": (
+        "x-a: &a [1,1,1,1,1,1,1,1,1,1]\nx-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "x-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nx-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        "x-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nx-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+        "x-g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nservices: {}\n",
         "services: {}\n",
     ),
     "infinity-anywhere": ("services:\n  a: {image: x, x-k: [-.inf]}\n", "services: {}\n"),
