@@ -9,6 +9,7 @@ from typing import Any
 
 from swarmkit.exceptions import StackFileError, StackValidationError
 from swarmkit.stack.model import Config, Secret, Stack
+from swarmkit.stack.schema import version_key
 from swarmkit.stack.yamlio import dump_yaml
 
 __all__ = ["hash_names", "render_stack"]
@@ -40,7 +41,7 @@ def _fit_version(data: dict[str, Any]) -> dict[str, Any]:
     versions an external object's name is written as the older
     ``external: {name: ...}``, or left out when it is just the key.
     """
-    version = tuple(int(part) for part in str(data["version"]).split("."))
+    version = version_key(str(data["version"]))
     for section, since in _NAME_SINCE.items():
         if version >= since:
             continue
@@ -94,8 +95,7 @@ def hash_names(stack: Stack, stack_name: str) -> Stack:
     Returns a new stack; ``stack`` is not changed. Object names need format
     3.5 or later: an older stack raises :class:`StackValidationError`.
     """
-    version = tuple(int(part) for part in stack.version.split("."))
-    if version < (3, 5):
+    if version_key(stack.version) < (3, 5):
         raise StackValidationError(
             f"content-addressed names need Compose file version 3.5 or later "
             f"(this stack declares {stack.version})",

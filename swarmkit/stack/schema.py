@@ -15,7 +15,13 @@ from typing import Any
 
 from swarmkit.exceptions import StackValidationError
 
-__all__ = ["SUPPORTED_VERSIONS", "UNIQUE_SERVICE_LISTS", "check_schema", "normalize_version"]
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "UNIQUE_SERVICE_LISTS",
+    "check_schema",
+    "normalize_version",
+    "version_key",
+]
 
 SUPPORTED_VERSIONS = tuple(f"3.{minor}" for minor in range(14))
 DEFAULT_VERSION = "3.13"
@@ -139,7 +145,8 @@ _NAME_MAPS = frozenset(
 Loc = tuple[str | int, ...]
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """``"3.13"`` -> ``(3, 13)``, for comparing format versions."""
     return tuple(int(part) for part in version.split("."))
 
 
@@ -248,12 +255,12 @@ def check_schema(data: dict[str, Any], version: str, file: str) -> None:
             loc=infinite,
             hint="quote the value to make it a string",
         )
-    wanted = _version_key(version)
+    wanted = version_key(version)
     for loc, pattern, value in _walk(data, (), ""):
         if pattern == "x-" or pattern.endswith(".x-"):
             parent = pattern[:-3].rstrip(".")
             since = _EXTENSIONS_SINCE.get(parent)
-            if since is None or _version_key(since) > wanted:
+            if since is None or version_key(since) > wanted:
                 where = "here" if since is None else f"before Compose file version {since}"
                 raise StackValidationError(
                     f"extension key {str(loc[-1])!r} is not allowed {where}"
@@ -272,7 +279,7 @@ def check_schema(data: dict[str, Any], version: str, file: str) -> None:
                 hint='write the size as a string, for example "512M"',
             )
         introduced = _INTRODUCED.get(pattern)
-        if introduced and _version_key(introduced) > wanted:
+        if introduced and version_key(introduced) > wanted:
             raise StackValidationError(
                 f"key {str(loc[-1])!r} needs Compose file version {introduced} or later "
                 f"(this file declares {version})",

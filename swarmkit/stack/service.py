@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, StackModel
 from swarmkit.stack.deployment import DeployConfig
+from swarmkit.stack.syntax import parse_port_spec, parse_volume_spec
 from swarmkit.stack.types import (
     Count,
     Duration,
@@ -19,6 +20,7 @@ from swarmkit.stack.types import (
     StringList,
     StringMapping,
     StringOrNumberList,
+    checked,
 )
 
 __all__ = [
@@ -150,10 +152,7 @@ class ServiceVolume(StackModel):
     @classmethod
     def _short(cls, data: Any) -> Any:
         if isinstance(data, str):
-            from swarmkit.stack.syntax import parse_volume_spec
-            from swarmkit.stack.types import _checked
-
-            return _checked(parse_volume_spec)(data)
+            return checked(parse_volume_spec)(data)
         if isinstance(data, dict) and "type" not in data:
             raise ValueError("a mount in long form needs a type (volume, bind or tmpfs)")
         return data
@@ -210,15 +209,12 @@ class Ulimit(StackModel):
 def _expand_ports(value: Any) -> Any:
     if not isinstance(value, list):
         return value
-    from swarmkit.stack.syntax import parse_port_spec
-    from swarmkit.stack.types import _checked
-
     ports: list[Any] = []
     for entry in value:
         if isinstance(entry, bool):
             ports.append(entry)
         elif isinstance(entry, int | str):
-            ports.extend(_checked(parse_port_spec)(str(entry)))
+            ports.extend(checked(parse_port_spec)(str(entry)))
         else:
             ports.append(entry)
     return ports

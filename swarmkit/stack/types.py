@@ -32,13 +32,14 @@ __all__ = [
     "StringMapping",
     "StringOrNumberList",
     "UnitBytes",
+    "checked",
     "go_sprint",
 ]
 
 T = TypeVar("T")
 
 
-def _checked(parse: Callable[[Any], T]) -> Callable[[Any], T]:
+def checked(parse: Callable[[Any], T]) -> Callable[[Any], T]:
     """Turn our StackValidationError into the ValueError pydantic attaches a loc to."""
 
     def run(value: Any) -> T:
@@ -193,12 +194,12 @@ Count = Annotated[int, BeforeValidator(_whole)]
 Number = Annotated[int, BeforeValidator(_truncated)]
 """An integer the schema types as a number: a fraction is dropped, like the CLI."""
 
-Duration = Annotated[str, BeforeValidator(_checked(_duration))]
+Duration = Annotated[str, BeforeValidator(checked(_duration))]
 """A Go duration, held in Go's canonical spelling (``1m30s``); accepts timedelta."""
 
 UnitBytes = Annotated[
     int,
-    BeforeValidator(_checked(_unit_bytes)),
+    BeforeValidator(checked(_unit_bytes)),
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
 """A size in bytes; accepts ``512M``-style strings (binary units, like the CLI)."""
@@ -209,7 +210,7 @@ StringList = Annotated[list[str], BeforeValidator(_string_list)]
 StringOrNumberList = Annotated[list[str], BeforeValidator(_string_or_number_list)]
 """A list whose numbers are kept as their decimal strings (``expose``)."""
 
-ShellCommand = Annotated[list[str], BeforeValidator(_checked(_shell_command))]
+ShellCommand = Annotated[list[str], BeforeValidator(checked(_shell_command))]
 """A command: a list, or a string split like a POSIX shell would."""
 
 Labels = Annotated[dict[str, str], BeforeValidator(_mapping("=", allow_nil=False))]
@@ -221,5 +222,5 @@ MappingWithEquals = Annotated[dict[str, str | None], BeforeValidator(_mapping("=
 StringMapping = Annotated[dict[str, str], BeforeValidator(_mapping("=", allow_nil=False))]
 """A mapping of option names to strings (numbers are written out, like the CLI)."""
 
-HostsList = Annotated[list[str], BeforeValidator(_checked(_hosts_list))]
+HostsList = Annotated[list[str], BeforeValidator(checked(_hosts_list))]
 """``host:ip`` entries, from a list (``=`` or ``:``) or a mapping."""

@@ -29,6 +29,12 @@ class Outcome:
         self.our_error = our_error
         self.rendered = rendered
 
+    def assert_refused_by_both(self) -> StackError:
+        """Both refused; returns swarmkit's error for further checks."""
+        assert self.cli_error, "the docker CLI accepted the file"
+        assert self.our_error is not None, "swarmkit accepted what the docker CLI refuses"
+        return self.our_error
+
     def assert_same(self) -> None:
         if self.cli_error or self.our_error:
             assert bool(self.cli_error) == bool(self.our_error), (
