@@ -5,7 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit bench clean
+# The Django glue is also tested on the newest Django, which needs Python 3.12+.
+NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+NEWEST_VENV ?= .venv-newest
+
+.PHONY: install demo test lint typecheck unit django-newest bench clean
 
 install: $(STAMP)
 
@@ -29,10 +34,24 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The suites that touch Django, again on the newest Django release.
+django-newest: $(NEWEST_VENV)/.installed
+	$(NEWEST_VENV)/bin/python -c 'import django; print("newest Django:", django.get_version())'
+	$(NEWEST_VENV)/bin/pytest -q -p no:cacheprovider tests/django tests/test_healthcheck.py
+
+$(NEWEST_VENV)/.installed: pyproject.toml
+	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.12+ found for the newest-Django run: set NEWEST_PYTHON"; exit 2; }
+	$(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[django,deploy]" --group dev "Django>=6"
+	touch $@
+
+test: lint typecheck unit django-newest
 
 bench: install
+	$(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python benchmarks/config_speed.py
+	$(BIN)/python benchmarks/health_throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

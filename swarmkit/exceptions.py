@@ -3,14 +3,22 @@
 ::
 
     SwarmkitError                  base of everything below; ``.hint`` says what to do
-    └── StackError                 a stack file or its inputs are wrong
-        │                          (``.file``, ``.line``, ``.key_path``)
-        ├── StackFileError         a file is missing or unreadable
-        ├── StackSyntaxError       malformed YAML
-        ├── StackValidationError   unknown key, wrong type or value, or a file the
-        │                          docker CLI would refuse
-        ├── InterpolationError     ``${VAR:?msg}`` unset, or an invalid ``$`` template
-        └── EnvFileError           an ``env_file`` or ``--env-file`` is malformed
+    ├── StackError                 a stack file or its inputs are wrong
+    │   │                          (``.file``, ``.line``, ``.key_path``)
+    │   ├── StackFileError         a file is missing or unreadable
+    │   ├── StackSyntaxError       malformed YAML
+    │   ├── StackValidationError   unknown key, wrong type or value, or a file the
+    │   │                          docker CLI would refuse
+    │   ├── InterpolationError     ``${VAR:?msg}`` unset, or an invalid ``$`` template
+    │   └── EnvFileError           an ``env_file`` or ``--env-file`` is malformed
+    ├── SecretError                a Django setting's secret is missing or wrong
+    │   │                          (also ``ImproperlyConfigured``; in
+    │   │                          ``swarmkit.django.secrets``; ``.name``)
+    │   ├── MissingSecretError     no place has it and there is no default (``.looked_at``)
+    │   ├── SecretFileError        ``$<NAME>_FILE`` names a missing or unreadable file
+    │   └── SecretValueError       its cast refused it (``.source``)
+    └── CronError                  a cron job is misdefined (``.job``)
+        └── CronScheduleError      not a cron expression of five or six fields
 
 Each error's ``str()`` is one line: ``file:line: key.path: message (hint)``,
 with the parts it knows. The CLI prints exactly that and exits 2.
@@ -19,6 +27,8 @@ with the parts it knows. The CLI prints exactly that and exits 2.
 from __future__ import annotations
 
 __all__ = [
+    "CronError",
+    "CronScheduleError",
     "EnvFileError",
     "InterpolationError",
     "StackError",
@@ -130,3 +140,15 @@ class InterpolationError(StackError):
 
 class EnvFileError(StackError):
     """An env file is unreadable or has a line the docker CLI would refuse."""
+
+
+class CronError(SwarmkitError):
+    """A cron job is defined wrongly; ``job`` names it when known."""
+
+    def __init__(self, message: str, *, job: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.job = job
+
+
+class CronScheduleError(CronError):
+    """A schedule is not a cron expression of five fields (or six, seconds last)."""

@@ -39,7 +39,7 @@ def test_all_matches_docs(module: str) -> None:
 def every_module() -> list[str]:
     names = ["swarmkit"]
     for info in pkgutil.walk_packages(swarmkit.__path__, "swarmkit."):
-        if info.name.startswith("swarmkit.django") or info.name.startswith("swarmkit.deploy"):
+        if info.name.startswith("swarmkit.deploy") or ".migrations" in info.name:
             continue
         if info.name in ("swarmkit.__main__", "swarmkit._version"):
             continue
@@ -76,11 +76,20 @@ def test_unknown_attribute() -> None:
         swarmkit.NoSuchThing  # noqa: B018
 
 
-@pytest.mark.parametrize("module", ["swarmkit.exceptions", "swarmkit.files", "swarmkit.cli"])
+@pytest.mark.parametrize(
+    "module", ["swarmkit.exceptions", "swarmkit.files", "swarmkit.cli", "swarmkit.healthcheck"]
+)
 def test_stdlib_only_modules_stay_light(module: str) -> None:
     code = (
         f"import sys, {module}; "
-        "print(','.join(m for m in ('pydantic', 'yaml') if m in sys.modules))"
+        "print(','.join(m for m in ('pydantic', 'yaml', 'django', 'docker') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_missing_django_extra_says_what_to_install() -> None:
+    code = "import sys; sys.modules['django'] = None; import swarmkit.django"
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "pip install 'swarm-django[django]'" in out.stderr.splitlines()[-1]

@@ -99,3 +99,146 @@ def check_probe_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 
 
 # Cron checks (E001, E002, E007-E010, W001, W002) are registered below.
+
+__all__ += ["check_cron_jobs", "check_cron_settings"]
+
+_MIN_KEY_LENGTH = 32
+
+
+def _is_positive_seconds(value: Any) -> bool:
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+@register(Tags.compatibility)
+def check_cron_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E001/E008/E009/W002: each registered job's schedule, name and lease."""
+    from django.core.checks import Warning as CheckWarning
+
+    from swarmkit.django.cron import duplicate_job_names, get_jobs
+
+    messages: list[CheckMessage] = []
+    timeout: Any = getattr(settings, "SWARMKIT_CRON_REQUEST_TIMEOUT", 30.0)
+    for name, job in sorted(get_jobs().items()):
+        where = f"{job.func.__module__}.{job.func.__qualname__}"
+        if job.error is not None:
+            messages.append(
+                Error(
+                    f"cron job {name!r} ({where}): {job.error}",
+                    hint="fix the schedule passed to @cron_job; the endpoint refuses this job",
+                    obj=where,
+                    id="swarmkit.E001",
+                )
+            )
+        if not _is_positive_seconds(job.lease):
+            messages.append(
+                Error(
+                    f"cron job {name!r} ({where}): lease={job.lease!r} is not a positive "
+                    "number of seconds",
+                    hint="pass e.g. lease=30 to @cron_job: how long a dead holder may "
+                    "block the job",
+                    obj=where,
+                    id="swarmkit.E009",
+                )
+            )
+        elif not job.background and _is_positive_seconds(timeout) and job.lease > timeout:
+            messages.append(
+                CheckWarning(
+                    f"cron job {name!r} ({where}) runs in the request but its lease "
+                    f"({job.lease:g} s) is longer than SWARMKIT_CRON_REQUEST_TIMEOUT "
+                    f"({timeout:g} s)",
+                    hint="pass background=True to @cron_job for jobs that outlast the HTTP "
+                    "timeouts, or lower the lease (and raise the timeouts of gunicorn, "
+                    "nginx and the scheduler together with SWARMKIT_CRON_REQUEST_TIMEOUT)",
+                    obj=where,
+                    id="swarmkit.W002",
+                )
+            )
+    for name, first, second in duplicate_job_names():
+        messages.append(
+            Error(
+                f"two cron jobs are named {name!r}: {first} and {second}",
+                hint="give one of them another name with @cron_job(..., name=...)",
+                obj=second,
+                id="swarmkit.E008",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E002/E007/E010/W001: the API key, the time zone and the scheduler's URL."""
+    from urllib.parse import urlsplit
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.core.checks import Warning as CheckWarning
+
+    from swarmkit.django.cron import get_jobs
+    from swarmkit.django.secrets import SecretError
+
+    messages: list[CheckMessage] = []
+    try:
+        key = swarmkit_settings.CRON_API_KEY
+    except SecretError as exc:
+        key = None
+        messages.append(
+            Error(
+                f"the cron API key cannot be read: {exc}",
+                hint="fix SWARMKIT_CRON_API_KEY or the secret 'cron_api_key'",
+                id="swarmkit.E002",
+            )
+        )
+    if not messages and not key and get_jobs() and not settings.DEBUG:
+        messages.append(
+            Error(
+                f"{len(get_jobs())} cron job(s) are defined but no cron API key is set, "
+                "so every call of the cron endpoint is refused",
+                hint="create the Docker secret 'cron_api_key' (32+ random characters, e.g. "
+                "`openssl rand -hex 32`) or set SWARMKIT_CRON_API_KEY",
+                id="swarmkit.E002",
+            )
+        )
+    if key and len(key) < _MIN_KEY_LENGTH:
+        messages.append(
+            CheckWarning(
+                f"the cron API key has {len(key)} characters, fewer than {_MIN_KEY_LENGTH}",
+                hint="use a longer random key, e.g. `openssl rand -hex 32`",
+                id="swarmkit.W001",
+            )
+        )
+    zone: Any = getattr(settings, "SWARMKIT_CRON_TZ", "UTC")
+    try:
+        if not isinstance(zone, str):
+            raise ValueError(zone)
+        if zone.upper() != "UTC":
+            ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        messages.append(
+            Error(
+                f"SWARMKIT_CRON_TZ = {zone!r} is not a known time zone",
+                hint="use an IANA name such as 'UTC' or 'Europe/Lisbon' (schedules run in "
+                "UTC until it is fixed)",
+                id="swarmkit.E007",
+            )
+        )
+    url: Any = getattr(settings, "SWARMKIT_CRON_URL", None)
+    if url is not None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or not url.endswith("/")
+        ):
+            messages.append(
+                Error(
+                    f"SWARMKIT_CRON_URL = {url!r} is not an http(s) URL ending in '/'",
+                    hint="e.g. 'http://app:8000/api/cron/' (the scheduler appends '<job>/')",
+                    id="swarmkit.E010",
+                )
+            )
+    return messages

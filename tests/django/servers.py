@@ -159,12 +159,15 @@ class Gunicorn:
 
     def start(self) -> Gunicorn:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        # fmt: off
+        command = [
+            sys.executable, "-m", "gunicorn", "tests.django.project.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--graceful-timeout", "5", *self.args,
+        ]
+        # fmt: on
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "tests.django.project.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                "--graceful-timeout", "5", *self.args,
-            ],  # fmt: skip
+            command,
             cwd=REPO,
             env=self.env,
             stdout=out,
@@ -211,7 +214,7 @@ def http(
     """One real HTTP request: ``(status, headers, body)``; errors are statuses too."""
     request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()

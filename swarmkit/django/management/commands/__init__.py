@@ -1,0 +1,3 @@
+"""Management commands of swarmkit.django (``cron_scheduler``)."""
+
+__all__: list[str] = []
