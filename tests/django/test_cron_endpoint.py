@@ -14,7 +14,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -82,17 +81,6 @@ def call(
     except ValueError:
         body = response.content
     return response.status_code, body, response
-
-
-@pytest.fixture
-def registry() -> Iterator[None]:
-    with cron._lock:
-        saved, duplicates = dict(cron._registry), list(cron._duplicates)
-    yield
-    with cron._lock:
-        cron._registry.clear()
-        cron._registry.update(saved)
-        cron._duplicates[:] = duplicates
 
 
 # --- method and authentication ---------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,18 +16,6 @@ from swarmkit.django.cron import RunContext, cron_job, get_job, get_jobs, parse_
 from swarmkit.exceptions import CronError, CronScheduleError, SwarmkitError
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-def registry() -> Iterator[None]:
-    """Jobs registered by a test disappear after it (the test project's stay)."""
-    with cron._lock:
-        saved, duplicates = dict(cron._registry), list(cron._duplicates)
-    yield
-    with cron._lock:
-        cron._registry.clear()
-        cron._registry.update(saved)
-        cron._duplicates[:] = duplicates
 
 
 def test_the_test_projects_jobs_are_discovered_at_start_up() -> None:
