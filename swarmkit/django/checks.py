@@ -20,6 +20,7 @@ swarmkit.W002   a job that runs in the request has a lease longer than
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -106,11 +107,7 @@ _MIN_KEY_LENGTH = 32
 
 
 def _is_positive_seconds(value: Any) -> bool:
-    import math
-
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and value > 0
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 < value < math.inf
 
 
 @register(Tags.compatibility)
@@ -133,11 +130,10 @@ def check_cron_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
                     id="swarmkit.E001",
                 )
             )
-        if not _is_positive_seconds(job.lease):
+        if job.lease_error is not None:
             messages.append(
                 Error(
-                    f"cron job {name!r} ({where}): lease={job.lease!r} is not a positive "
-                    "number of seconds",
+                    f"cron job {name!r} ({where}): {job.lease_error}",
                     hint="pass e.g. lease=30 to @cron_job: how long a dead holder may "
                     "block the job",
                     obj=where,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -106,6 +107,16 @@ class CronJob:
     func: Callable[..., Any]
     background: bool = False
     error: str | None = None
+
+    @property
+    def lease_error(self) -> str | None:
+        """Why ``lease`` is unusable (not a positive, finite number of seconds), or ``None``."""
+        value: Any = self.lease
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"lease {value!r} is not a number of seconds"
+        if not math.isfinite(value) or value <= 0:
+            return f"lease {value!r} is not a positive number of seconds"
+        return None
 
     @property
     def takes_context(self) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
 import threading
 import time
@@ -105,14 +104,7 @@ def parse_slot(text: str) -> dt.datetime:
 
 def job_problem(job: CronJob) -> str | None:
     """Why ``job`` cannot run (invalid schedule or lease), or ``None``."""
-    if job.error is not None:
-        return job.error
-    value = job.lease
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"lease {value!r} is not a number of seconds"
-    if not math.isfinite(value) or value <= 0:
-        return f"lease {value!r} is not a positive number of seconds"
-    return None
+    return job.error or job.lease_error
 
 
 def check_slot(job: CronJob, slot: dt.datetime, now: dt.datetime | None = None) -> None:
