@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test lint typecheck unit django-newest bench clean
+.PHONY: install demo test lint typecheck unit django-newest bench bench-image template-lock clean
 
 install: $(STAMP)
 
@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/swarmkit lint -c examples/stack.yml -c examples/stack.production.yml --env-file examples/production.env
 
 lint: install
-	$(BIN)/ruff check swarmkit tests benchmarks
+	$(BIN)/ruff check swarmkit tests benchmarks scripts
 	$(BIN)/ruff format --check swarmkit
 
 typecheck: install
@@ -52,6 +52,15 @@ bench: install
 	$(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python benchmarks/config_speed.py
 	$(BIN)/python benchmarks/health_throughput.py
+
+# Needs the Docker Engine and stand-in images of ../shared/e2e/ (see README).
+bench-image: install
+	$(BIN)/python benchmarks/template_image.py
+
+# Recompiles the template's locked requirements (every Django x Redis variant)
+# against a wheel of this checkout; needs PyPI and a Python 3.12.
+template-lock: install
+	$(BIN)/python scripts/lock_template.py
 
 clean:
 	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

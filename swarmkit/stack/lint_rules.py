@@ -109,6 +109,7 @@ IGNORED_KEYS: dict[str, str] = {
     "shm_size": "mount a tmpfs at /dev/shm instead",
     "userns_mode": "remove it; Swarm services cannot set it",
     "expose": "remove it; services on a shared network reach every port",
+    "tmpfs": "use a volumes entry instead: {type: tmpfs, target: /tmp}",
 }
 
 _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY")

@@ -175,6 +175,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("SK501", svc("    image: a:1\n    restart: always\n"), True),
     ("SK501", svc("    image: a:1\n    privileged: true\n"), True),
     ("SK501", svc("    image: a:1\n    expose: ['8000']\n"), True),
+    ("SK501", svc("    image: a:1\n    tmpfs: [/tmp]\n"), True),
+    ("SK501", svc("    image: a:1\n    volumes: [{type: tmpfs, target: /tmp}]\n"), False),
     ("SK501", svc("    image: a:1\n    privileged: false\n    restart: ''\n    expose: []\n"),
      False),
 ]  # fmt: skip
