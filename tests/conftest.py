@@ -1,14 +1,21 @@
-"""Test-wide settings: hypothesis runs a fixed set of examples under CI=true.
+"""Test-wide settings and fixtures.
 
-``HYPOTHESIS_PROFILE=explore`` runs many more random examples, to hunt for
-differences from the docker CLI before a release.
+Hypothesis runs a fixed set of examples under CI=true; ``HYPOTHESIS_PROFILE=explore``
+runs many more random examples, to hunt for differences from the docker CLI
+before a release. One private PostgreSQL serves the whole session (the Django
+and the template suites); under ``CI=true`` a missing PostgreSQL is a
+failure, never a skip.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
+
+from tests.django.servers import PostgresServer, postgres_bindir
 
 settings.register_profile("default", max_examples=150)
 settings.register_profile("ci", max_examples=150, derandomize=True, print_blob=True)
@@ -16,3 +23,19 @@ settings.register_profile("explore", max_examples=3000)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
 )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()

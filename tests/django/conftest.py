@@ -1,34 +1,17 @@
-"""Fixtures of the Django tests: a private PostgreSQL per session, a database per test.
+"""Fixtures of the Django tests: a database per test (tests/conftest.py starts PostgreSQL).
 
 Under ``CI=true`` a missing PostgreSQL is a failure, never a skip.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 
 from swarmkit.django import cron
-from tests.django.servers import PostgresServer, postgres_bindir
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        message = "PostgreSQL is not installed (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    server = PostgresServer(bindir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
+from tests.django.servers import PostgresServer
 
 
 @pytest.fixture

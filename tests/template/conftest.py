@@ -6,12 +6,10 @@ Under ``CI=true`` a missing PostgreSQL, Python or tool is a failure, never a ski
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.django.servers import PostgresServer, postgres_bindir
 from tests.template.helpers import (
     ALL_COMBOS,
     CUSTOM_ANSWERS,
@@ -21,7 +19,6 @@ from tests.template.helpers import (
     bake,
     build_swarm_django_wheel,
     cookiecutter_config,
-    unavailable,
 )
 
 
@@ -56,16 +53,3 @@ def bakes(tmp_path_factory: pytest.TempPathFactory, cookiecutter_user_config: Pa
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The checkout's swarm-django wheel, alone in its directory (a find-links dir)."""
     return build_swarm_django_wheel(tmp_path_factory.mktemp("wheelhouse"))
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        unavailable("PostgreSQL is not installed (apt-get install postgresql)")
-    server = PostgresServer(bindir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
