@@ -67,6 +67,150 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_FAILED if has_errors(findings) else EXIT_OK
 
 
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from swarmkit.deploy import ServiceStatus, connect, deploy_stack
+
+    def progress(rows: list[ServiceStatus]) -> None:
+        waiting = [f"{r.name} {r.healthy}/{r.desired}" for r in rows if not r.converged]
+        if waiting and not args.quiet:
+            sys.stderr.write("waiting: " + ", ".join(waiting) + "\n")
+
+    deploy_stack(
+        connect(),
+        args.files,
+        args.name,
+        env_file=args.env_file,
+        prune=args.prune,
+        resolve_image=args.resolve_image,
+        wait=not args.no_wait,
+        timeout=args.timeout,
+        progress=progress,
+    )
+    if not args.quiet:
+        sys.stderr.write(f"stack {args.name} {'deployed' if args.no_wait else 'converged'}\n")
+    return EXIT_OK
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from swarmkit.deploy import connect, rollback_stack
+
+    rollback_stack(connect(), args.stack, service=args.service, timeout=args.timeout)
+    sys.stderr.write(f"stack {args.stack} rolled back\n")
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from swarmkit.deploy import connect, format_status, stack_status
+
+    rows = stack_status(connect(), args.stack)
+    sys.stdout.write(format_status(rows))
+    return EXIT_OK if all(row.converged for row in rows) else EXIT_FAILED
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    import time
+
+    from swarmkit.deploy import connect, follow_logs, format_line, stack_logs
+
+    since = int(time.time() - args.since) if args.since is not None else None
+    client = connect()
+    options = {"service": args.service, "since": since, "tail": args.tail}
+    if args.follow:
+        lines = follow_logs(client, args.stack, **options)
+    else:
+        lines = iter(stack_logs(client, args.stack, **options))
+    for line in lines:
+        sys.stdout.write(format_line(line, timestamps=args.timestamps) + "\n")
+        if args.follow:
+            sys.stdout.flush()
+    return EXIT_OK
+
+
+def _cmd_gc(args: argparse.Namespace) -> int:
+    from swarmkit.deploy import connect, gc_stack
+
+    client = connect()
+    # An unknown stack is an error, not an empty clean-up.
+    from swarmkit.deploy import stack_services
+
+    stack_services(client, args.stack)
+    for removed in gc_stack(client, args.stack, keep=args.keep, dry_run=args.dry_run):
+        verb = "would remove" if args.dry_run else "removed"
+        sys.stdout.write(f"{verb} {removed.kind} {removed.name}\n")
+    return EXIT_OK
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``5m``, ``2h`` -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (use 90, 90s, 5m or 2h)"
+        ) from None
+
+
+def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    deploy = commands.add_parser(
+        "deploy", help="deploy a stack and wait until it has converged or rolled back"
+    )
+    _add_stack_files(deploy)
+    deploy.add_argument("--name", required=True, metavar="STACK", help="the stack's name")
+    deploy.add_argument(
+        "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
+    )
+    deploy.add_argument("--no-wait", action="store_true", help="return once deployed")
+    deploy.add_argument("--prune", action="store_true", help="remove services not in the files")
+    deploy.add_argument("--resolve-image", choices=("always", "changed", "never"), default="always")
+    deploy.add_argument(
+        "--with-registry-auth",
+        action="store_true",
+        help="accepted for the docker CLI's sake; swarmkit always sends registry auth",
+    )
+    deploy.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    deploy.set_defaults(run=_cmd_deploy)
+
+    rollback = commands.add_parser(
+        "rollback", help="roll a stack's services back to their previous spec, and wait"
+    )
+    rollback.add_argument("stack", metavar="STACK")
+    rollback.add_argument("-s", "--service", metavar="SERVICE", help="only this service")
+    rollback.add_argument(
+        "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
+    )
+    rollback.set_defaults(run=_cmd_rollback)
+
+    status = commands.add_parser(
+        "status", help="one row per service of a stack: image, replicas, health, update"
+    )
+    status.add_argument("stack", metavar="STACK")
+    status.set_defaults(run=_cmd_status)
+
+    logs = commands.add_parser("logs", help="all of a stack's service logs, in time order")
+    logs.add_argument("stack", metavar="STACK")
+    logs.add_argument("-s", "--service", metavar="SERVICE", help="only this service")
+    logs.add_argument(
+        "--since", type=_duration, metavar="DURATION", help="only lines of the last 90s, 5m, 2h"
+    )
+    logs.add_argument("-n", "--tail", type=int, metavar="N", help="last N lines per service")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-t", "--timestamps", action="store_true", help="print timestamps")
+    logs.set_defaults(run=_cmd_logs)
+
+    gc = commands.add_parser(
+        "gc", help="remove the stack's content-addressed configs and secrets no service uses"
+    )
+    gc.add_argument("stack", metavar="STACK")
+    gc.add_argument(
+        "--keep", type=int, default=0, metavar="N", help="keep the newest N unused ones of each"
+    )
+    gc.add_argument("--dry-run", action="store_true", help="print what would be removed")
+    gc.set_defaults(run=_cmd_gc)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``swarmkit`` command."""
     parser = _Parser(prog="swarmkit", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -94,17 +238,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stack_files(lint)
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(run=_cmd_lint)
+    _add_deploy_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from swarmkit.exceptions import SwarmkitError
+    from swarmkit.exceptions import DeployFailedError, SwarmkitError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
+    except DeployFailedError as exc:
+        for failure in exc.failures:
+            sys.stderr.write(failure.rstrip("\n") + "\n")
+        sys.stderr.write(f"swarmkit: error: {exc}\n")
+        return EXIT_FAILED
+    except ImportError as exc:
+        if "swarm-django[" not in str(exc):
+            raise
+        sys.stderr.write(f"swarmkit: error: {exc}\n")
+        return EXIT_BAD_INPUT
     except SwarmkitError as exc:
         sys.stderr.write(f"swarmkit: error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -17,11 +17,17 @@
     │   ├── MissingSecretError     no place has it and there is no default (``.looked_at``)
     │   ├── SecretFileError        ``$<NAME>_FILE`` names a missing or unreadable file
     │   └── SecretValueError       its cast refused it (``.source``)
-    └── CronError                  a cron job is misdefined (``.job``)
-        └── CronScheduleError      not a cron expression of five or six fields
+    ├── CronError                  a cron job is misdefined (``.job``)
+    │   └── CronScheduleError      not a cron expression of five or six fields
+    └── DeployError                talking to a swarm went wrong (``swarmkit.deploy``)
+        ├── EngineError            no engine answers, or it is not a swarm manager
+        ├── StackNotFoundError     no service carries the stack's label (``.stack``)
+        └── DeployFailedError      the stack did not converge: rolled back, paused
+                                   or timed out (``.failures``); the CLI exits 1
 
 Each error's ``str()`` is one line: ``file:line: key.path: message (hint)``,
-with the parts it knows. The CLI prints exactly that and exits 2.
+with the parts it knows. The CLI prints exactly that and exits 2
+(1 for :class:`DeployFailedError`).
 """
 
 from __future__ import annotations
@@ -29,10 +35,14 @@ from __future__ import annotations
 __all__ = [
     "CronError",
     "CronScheduleError",
+    "DeployError",
+    "DeployFailedError",
+    "EngineError",
     "EnvFileError",
     "InterpolationError",
     "StackError",
     "StackFileError",
+    "StackNotFoundError",
     "StackSyntaxError",
     "StackValidationError",
     "SwarmkitError",
@@ -152,3 +162,33 @@ class CronError(SwarmkitError):
 
 class CronScheduleError(CronError):
     """A schedule is not a cron expression of five fields (or six, seconds last)."""
+
+
+class DeployError(SwarmkitError):
+    """Deploying to, or reading from, a swarm went wrong."""
+
+
+class EngineError(DeployError):
+    """No Docker Engine answers, or the one that does is not a swarm manager."""
+
+
+class StackNotFoundError(DeployError):
+    """No service of the swarm belongs to the stack ``stack``."""
+
+    def __init__(self, stack: str, *, hint: str | None = None) -> None:
+        super().__init__(f"no stack named {stack!r} on this swarm", hint=hint)
+        self.stack = stack
+
+
+class DeployFailedError(DeployError):
+    """The stack did not converge: Swarm rolled it back, paused it, or time ran out.
+
+    ``failures`` holds one multi-line report per failing service (task errors,
+    exit codes, last log lines); ``str()`` stays one line.
+    """
+
+    def __init__(
+        self, message: str, *, failures: tuple[str, ...] = (), hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.failures = failures

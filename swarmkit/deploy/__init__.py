@@ -1,0 +1,51 @@
+"""Deploy a stack to Docker Swarm, wait for it, and look after it afterwards.
+
+Needs the ``deploy`` extra (the docker SDK): ``pip install 'swarm-django[deploy]'``.
+Every function takes a client from :func:`connect`, which reads ``DOCKER_HOST``
+as the docker CLI does (``ssh://user@manager`` included)::
+
+    client = connect()
+    for row in stack_status(client, "mysite_production"):
+        print(row.name, row.running, row.desired, row.update_state)
+"""
+
+from __future__ import annotations
+
+try:
+    import docker  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "swarmkit.deploy needs the docker SDK: pip install 'swarm-django[deploy]'"
+    ) from exc
+
+from swarmkit.deploy.deploy import deploy_stack, render_for_deploy
+from swarmkit.deploy.engine import STACK_LABEL, connect, stack_services
+from swarmkit.deploy.gc import Removed, gc_stack
+from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
+from swarmkit.deploy.rollback import rollback_stack
+from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
+from swarmkit.deploy.wait import Before, failure_report, snapshot, wait_for_stack
+
+__all__ = [
+    "STACK_LABEL",
+    "Before",
+    "LogLine",
+    "Removed",
+    "ServiceStatus",
+    "connect",
+    "deploy_stack",
+    "failure_report",
+    "follow_logs",
+    "format_line",
+    "format_status",
+    "gc_stack",
+    "render_for_deploy",
+    "rollback_stack",
+    "service_lines",
+    "service_status",
+    "snapshot",
+    "stack_logs",
+    "stack_services",
+    "stack_status",
+    "wait_for_stack",
+]

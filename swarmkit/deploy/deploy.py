@@ -1,0 +1,90 @@
+"""Deploy a stack with the docker CLI, then wait for it.
+
+The rendered stack (file-based configs and secrets named after their content,
+see :func:`swarmkit.stack.hash_names`) goes to ``docker stack deploy -c -`` on
+standard input: the CLI creates exactly the objects it always creates, and
+Swarm's own update and rollback policies apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+
+import docker
+
+from swarmkit.deploy.status import ServiceStatus
+from swarmkit.deploy.wait import snapshot, wait_for_stack
+from swarmkit.exceptions import DeployError, EngineError
+
+__all__ = ["deploy_stack", "render_for_deploy"]
+
+RESOLVE_IMAGE = ("always", "changed", "never")
+
+
+def render_for_deploy(files: Sequence[str], stack: str, *, env_file: str | None = None) -> str:
+    """The merged stack of ``files`` with content-addressed config and secret names."""
+    from swarmkit.stack import hash_names, load_stack, render_stack
+
+    return render_stack(hash_names(load_stack(*files, env_file=env_file), stack))
+
+
+def deploy_stack(
+    client: docker.DockerClient,
+    files: Sequence[str],
+    stack: str,
+    *,
+    env_file: str | None = None,
+    prune: bool = False,
+    resolve_image: str = "always",
+    wait: bool = True,
+    timeout: float = 600,
+    poll: float = 1.0,
+    progress: Callable[[list[ServiceStatus]], None] | None = None,
+    docker_cli: str | None = None,
+) -> list[ServiceStatus]:
+    """Render, deploy and (unless ``wait`` is false) wait until converged.
+
+    Raises :class:`DeployFailedError` when Swarm rolls back or pauses an
+    update, or ``timeout`` passes; :class:`DeployError` when the docker CLI
+    refuses the stack. Returns the final status of each service (empty
+    without waiting).
+    """
+    if resolve_image not in RESOLVE_IMAGE:
+        raise DeployError(f"--resolve-image must be one of {', '.join(RESOLVE_IMAGE)}")
+    text = render_for_deploy(files, stack, env_file=env_file)
+    before = snapshot(client, stack)
+    command = [
+        docker_cli or _docker_cli(),
+        "stack",
+        "deploy",
+        "--with-registry-auth",
+        "--resolve-image",
+        resolve_image,
+        "-c",
+        "-",
+    ]
+    if prune:
+        command.append("--prune")
+    command.append(stack)
+    result = subprocess.run(
+        command, input=text, capture_output=True, text=True, check=False, env=os.environ.copy()
+    )
+    if result.returncode != 0:
+        message = " ".join(result.stderr.split()) or f"exit code {result.returncode}"
+        raise DeployError(f"docker stack deploy {stack} failed: {message}")
+    if not wait:
+        return []
+    return wait_for_stack(client, stack, before, timeout=timeout, poll=poll, progress=progress)
+
+
+def _docker_cli() -> str:
+    path = os.environ.get("SWARMKIT_DOCKER") or shutil.which("docker")
+    if not path:
+        raise EngineError(
+            "the docker CLI is not on PATH",
+            hint="install the docker client; swarmkit deploy runs docker stack deploy",
+        )
+    return path

@@ -1,0 +1,154 @@
+"""All of a stack's service logs, merged in time order.
+
+Each line is ``<service>.<slot> | <message>`` (``<service>.<node id>`` for a
+global service), like ``docker service logs`` prints for one service; lines
+from all services are sorted by the engine's timestamp.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+
+from swarmkit.deploy.engine import stack_services
+
+__all__ = ["LogLine", "follow_logs", "format_line", "service_lines", "stack_logs"]
+
+
+@dataclass(frozen=True, order=True)
+class LogLine:
+    """One log line; ``timestamp`` is RFC 3339 with nanoseconds, as the engine gives it."""
+
+    timestamp: str
+    service: str
+    task: str
+    message: str
+
+
+def format_line(line: LogLine, *, timestamps: bool = False) -> str:
+    """``app.1 | message`` (with the timestamp first when asked)."""
+    prefix = f"{line.timestamp} " if timestamps else ""
+    return f"{prefix}{line.service}.{line.task} | {line.message}"
+
+
+def stack_logs(
+    client: docker.DockerClient,
+    stack: str,
+    *,
+    service: str | None = None,
+    since: int | None = None,
+    tail: int | None = None,
+) -> list[LogLine]:
+    """The logs so far of the stack's services (or of ``service``), in time order.
+
+    ``service`` is the name without the stack prefix (``app``) or with it;
+    ``since`` is a UNIX time, ``tail`` the number of last lines per service.
+    """
+    streams = [
+        service_lines(client, s, stack, since=since, tail=tail, follow=False)
+        for s in _selected(client, stack, service)
+    ]
+    # Each service's lines come in order; merging keeps that for equal stamps.
+    return list(heapq.merge(*(sorted(s) for s in streams)))
+
+
+def follow_logs(
+    client: docker.DockerClient,
+    stack: str,
+    *,
+    service: str | None = None,
+    since: int | None = None,
+    tail: int | None = None,
+) -> Iterator[LogLine]:
+    """Like :func:`stack_logs`, then follows: yields lines as they come, until closed.
+
+    Lines of different services arriving within the engine's buffering may
+    come slightly out of order; each service's lines stay in order.
+    """
+    lines: queue.Queue[LogLine] = queue.Queue(maxsize=10_000)
+
+    def pump(svc: Any) -> None:
+        for line in service_lines(client, svc, stack, since=since, tail=tail, follow=True):
+            lines.put(line)
+
+    for svc in _selected(client, stack, service):
+        threading.Thread(target=pump, args=(svc,), daemon=True).start()
+    while True:
+        yield lines.get()
+
+
+def _selected(client: docker.DockerClient, stack: str, service: str | None) -> list[Any]:
+    from swarmkit.exceptions import DeployError
+
+    services = stack_services(client, stack)
+    if service is None:
+        return services
+    wanted = {service, f"{stack}_{service}"}
+    chosen = [s for s in services if s.name in wanted]
+    if not chosen:
+        names = ", ".join(_short(str(s.name), stack) for s in services)
+        raise DeployError(f"stack {stack!r} has no service {service!r} (it has {names})")
+    return chosen
+
+
+def _short(name: str, stack: str) -> str:
+    return name.removeprefix(f"{stack}_")
+
+
+def service_lines(
+    client: docker.DockerClient,
+    service: Any,
+    stack: str,
+    *,
+    since: int | None,
+    tail: int | None,
+    follow: bool,
+) -> Iterator[LogLine]:
+    """One SDK service's log lines, in the engine's order; ``stack`` is stripped from names."""
+    slots = _task_names(service)
+    name = _short(str(service.name), stack)
+    chunks: Iterable[bytes] = client.api.service_logs(
+        service.id,
+        details=True,
+        follow=follow,
+        stdout=True,
+        stderr=True,
+        timestamps=True,
+        since=since or 0,
+        tail=str(tail) if tail is not None else "all",
+        is_tty=False,
+    )
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield _parse(raw.decode("utf-8", "replace"), name, slots, service)
+    if pending:
+        yield _parse(pending.decode("utf-8", "replace"), name, slots, service)
+
+
+def _task_names(service: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for task in service.tasks():
+        slot = task.get("Slot")
+        names[str(task["ID"])] = str(slot) if slot else str(task.get("NodeID", ""))[:12]
+    return names
+
+
+def _parse(raw: str, name: str, slots: dict[str, str], service: Any) -> LogLine:
+    # "<timestamp> com.docker.swarm.node.id=..,com.docker.swarm.service.id=..,
+    # com.docker.swarm.task.id=.. <message>": details=True puts the task id in.
+    timestamp, _, rest = raw.partition(" ")
+    details, _, message = rest.partition(" ")
+    attrs = dict(p.split("=", 1) for p in details.split(",") if "=" in p)
+    task_id = attrs.get("com.docker.swarm.task.id", "")
+    if task_id and task_id not in slots:
+        slots.update(_task_names(service))  # a task started after we listed them
+    return LogLine(timestamp, name, slots.get(task_id, task_id[:12] or "?"), message)

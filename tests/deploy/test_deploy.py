@@ -1,0 +1,158 @@
+"""deploy and wait against a real swarm: converge, and a rollback reported as failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarmkit.deploy import deploy_stack, snapshot
+from swarmkit.exceptions import DeployFailedError
+from tests.deploy.conftest import DOCKER, LABEL
+
+pytestmark = pytest.mark.engine
+
+STACK = """\
+version: "3.8"
+services:
+  app:
+    image: debian:bookworm-slim
+    command: ["sh", "-c", "echo starting {version}; exec sleep 1000"]
+    stop_grace_period: 1s
+    environment: {{VERSION: "{version}"}}
+    healthcheck:
+      test: {health}
+      interval: 1s
+      timeout: 1s
+      retries: 1
+    configs: [{{source: conf, target: /app.conf}}]
+    deploy:
+      replicas: 2
+      labels: [{label}]
+      update_config:
+        {{parallelism: 1, delay: 0s, monitor: 2s, order: start-first, failure_action: rollback}}
+      rollback_config: {{parallelism: 0, order: start-first}}
+configs:
+  conf:
+    file: ./app.conf
+    labels: [{label}]
+"""
+
+
+def write(directory: Path, version: str, *, healthy: bool = True, conf: str = "a") -> str:
+    (directory / "app.conf").write_text(conf)
+    health = '["CMD", "true"]' if healthy else '["CMD", "false"]'
+    path = directory / "stack.yml"
+    path.write_text(STACK.format(version=version, health=health, label=LABEL))
+    return str(path)
+
+
+def deploy(path: str, stack: str, **kwargs: Any) -> Any:
+    from swarmkit.deploy import connect
+
+    return deploy_stack(
+        connect(), [path], stack, resolve_image="never", timeout=90, docker_cli=DOCKER, **kwargs
+    )
+
+
+def env_of(engine: Any, stack: str) -> list[str]:
+    service = engine.services.get(f"{stack}_app")
+    return list(service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"])
+
+
+def test_deploy_converges_then_rollback_fails(engine: Any, stack_name: str, tmp_path: Path) -> None:
+    assert snapshot(engine, stack_name) == {}
+    rows = deploy(write(tmp_path, "v1"), stack_name)
+    assert [(r.name, r.running, r.healthy, r.desired) for r in rows] == [
+        (f"{stack_name}_app", 2, 2, 2)
+    ]
+    assert env_of(engine, stack_name) == ["VERSION=v1"]
+
+    # A good update: every task is from the new spec when deploy returns.
+    rows = deploy(write(tmp_path, "v2", conf="b"), stack_name)
+    service = engine.services.get(f"{stack_name}_app")
+    tasks = service.tasks(filters={"desired-state": "running"})
+    assert len(tasks) == 2
+    assert all(t["Spec"]["ContainerSpec"]["Env"] == ["VERSION=v2"] for t in tasks)
+    assert service.attrs["UpdateStatus"]["State"] == "completed"
+
+    # A bad update: the healthcheck never passes, Swarm rolls back, deploy fails.
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(write(tmp_path, "v3", healthy=False), stack_name)
+    assert "rollback" in str(failed.value)
+    assert f"{stack_name}_app" in str(failed.value)
+    report = "\n".join(failed.value.failures)
+    assert "starting v3" in report or "task" in report
+    assert env_of(engine, stack_name) == ["VERSION=v2"]
+
+    # The same good files again: the old rollback status is not this deploy's.
+    rows = deploy(write(tmp_path, "v2", conf="b"), stack_name)
+    assert all(r.converged for r in rows)
+
+    # The CLI: exit 1 with the cause on a bad deploy, one error line last.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarmkit",
+            "deploy",
+            "-q",
+            "-c",
+            write(tmp_path, "v4", healthy=False),
+            "--name",
+            stack_name,
+            "--resolve-image",
+            "never",
+            "--timeout",
+            "90",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+        env={"SWARMKIT_DOCKER": DOCKER, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"swarmkit: error: stack {stack_name} did")
+
+
+def test_rollback_returns_to_previous_spec(engine: Any, stack_name: str, tmp_path: Path) -> None:
+    from swarmkit.deploy import connect, rollback_stack
+
+    deploy(write(tmp_path, "v1"), stack_name)
+    deploy(write(tmp_path, "v2"), stack_name)
+    assert env_of(engine, stack_name) == ["VERSION=v2"]
+    rows = rollback_stack(connect(), stack_name, timeout=90, docker_cli=DOCKER)
+    assert [(r.running, r.healthy, r.update_state) for r in rows] == [(2, 2, "rollback_completed")]
+    assert all(r.converged for r in rows)
+    assert env_of(engine, stack_name) == ["VERSION=v1"]
+    tasks = engine.services.get(f"{stack_name}_app").tasks(filters={"desired-state": "running"})
+    assert all(t["Spec"]["ContainerSpec"]["Env"] == ["VERSION=v1"] for t in tasks)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "swarmkit", "rollback", stack_name, "--service", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"swarmkit: error: stack {stack_name!r} has no service 'nope'\n"
+
+
+def test_task_that_exits_is_reported_with_its_exit_code(
+    engine: Any, stack_name: str, tmp_path: Path
+) -> None:
+    deploy(write(tmp_path, "v1"), stack_name)
+    path = write(tmp_path, "v2")
+    text = Path(path).read_text().replace("exec sleep 1000", "echo migration failed; exit 3")
+    Path(path).write_text(text)
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(path, stack_name)
+    report = "\n".join(failed.value.failures)
+    assert "(exit code 3)" in report
+    assert "app." in report and "| migration failed" in report
+    assert env_of(engine, stack_name) == ["VERSION=v1"]
