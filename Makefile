@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test lint typecheck unit django-newest bench bench-image template-lock clean
+.PHONY: install demo test e2e lint typecheck unit django-newest bench bench-image bench-e2e template-lock clean
 
 install: $(STAMP)
 
@@ -32,7 +32,7 @@ typecheck: install
 	$(BIN)/mypy swarmkit
 
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/e2e
 
 # The suites that touch Django, again on the newest Django release.
 django-newest: $(NEWEST_VENV)/.installed
@@ -46,7 +46,12 @@ $(NEWEST_VENV)/.installed: pyproject.toml
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[django,deploy]" --group dev "Django>=6"
 	touch $@
 
-test: lint typecheck unit django-newest
+test: lint typecheck unit django-newest e2e
+
+# The whole chain on a real swarm (tests/e2e): needs the Docker Engine in swarm
+# mode and the stand-in images of ../shared/e2e/, like the template suite.
+e2e: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 bench: install
 	$(BIN)/python -m pip install --quiet --group bench
@@ -56,6 +61,10 @@ bench: install
 # Needs the Docker Engine and stand-in images of ../shared/e2e/ (see README).
 bench-image: install
 	$(BIN)/python benchmarks/template_image.py
+
+# Runs the end-to-end suite and keeps its figures (needs what `make e2e` needs).
+bench-e2e: install
+	$(BIN)/python benchmarks/e2e_figures.py
 
 # Recompiles the template's locked requirements (every Django x Redis variant)
 # against a wheel of this checkout; needs PyPI and a Python 3.12.

@@ -70,10 +70,19 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from swarmkit.deploy import ServiceStatus, connect, deploy_stack
 
+    shown = [""]
+
     def progress(rows: list[ServiceStatus]) -> None:
-        waiting = [f"{r.name} {r.healthy}/{r.desired}" for r in rows if not r.converged]
-        if waiting and not args.quiet:
-            sys.stderr.write("waiting: " + ", ".join(waiting) + "\n")
+        # One line per change, not per poll.
+        waiting = ", ".join(
+            f"{r.name} {r.healthy}/{'?' if r.desired is None else r.desired} healthy"
+            + (f" ({r.update_state})" if r.update_state not in ("", "completed") else "")
+            for r in rows
+            if not r.converged
+        )
+        if waiting and waiting != shown[0] and not args.quiet:
+            sys.stderr.write(f"waiting: {waiting}\n")
+        shown[0] = waiting
 
     deploy_stack(
         connect(),

@@ -22,7 +22,7 @@ from swarmkit.deploy.deploy import deploy_stack, render_for_deploy
 from swarmkit.deploy.engine import STACK_LABEL, connect, stack_services
 from swarmkit.deploy.gc import Removed, gc_stack
 from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
-from swarmkit.deploy.rollback import rollback_stack
+from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import Before, failure_report, snapshot, wait_for_stack
 
@@ -40,6 +40,7 @@ __all__ = [
     "format_status",
     "gc_stack",
     "render_for_deploy",
+    "rollback_companions",
     "rollback_stack",
     "service_lines",
     "service_status",

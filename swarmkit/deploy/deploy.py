@@ -17,7 +17,7 @@ import docker
 
 from swarmkit.deploy.status import ServiceStatus
 from swarmkit.deploy.wait import snapshot, wait_for_stack
-from swarmkit.exceptions import DeployError, EngineError
+from swarmkit.exceptions import DeployError, DeployFailedError, EngineError
 
 __all__ = ["deploy_stack", "render_for_deploy"]
 
@@ -48,7 +48,10 @@ def deploy_stack(
     """Render, deploy and (unless ``wait`` is false) wait until converged.
 
     Raises :class:`DeployFailedError` when Swarm rolls back or pauses an
-    update, or ``timeout`` passes; :class:`DeployError` when the docker CLI
+    update, or ``timeout`` passes; after a rollback by Swarm the other
+    services this deploy changed are rolled back too (see
+    :func:`~swarmkit.deploy.rollback.rollback_companions`), so the whole
+    release goes; :class:`DeployError` when the docker CLI
     refuses the stack. Returns the final status of each service (empty
     without waiting).
     """
@@ -56,8 +59,9 @@ def deploy_stack(
         raise DeployError(f"--resolve-image must be one of {', '.join(RESOLVE_IMAGE)}")
     text = render_for_deploy(files, stack, env_file=env_file)
     before = snapshot(client, stack)
+    cli = docker_cli or _docker_cli()
     command = [
-        docker_cli or _docker_cli(),
+        cli,
         "stack",
         "deploy",
         "--with-registry-auth",
@@ -77,7 +81,29 @@ def deploy_stack(
         raise DeployError(f"docker stack deploy {stack} failed: {message}")
     if not wait:
         return []
-    return wait_for_stack(client, stack, before, timeout=timeout, poll=poll, progress=progress)
+    try:
+        return wait_for_stack(client, stack, before, timeout=timeout, poll=poll, progress=progress)
+    except DeployFailedError as failed:
+        from swarmkit.deploy.rollback import rollback_companions
+
+        try:
+            companions = rollback_companions(
+                client, stack, before, timeout=timeout, poll=poll, docker_cli=cli
+            )
+        except DeployError as exc:
+            raise DeployFailedError(
+                f"{failed.message}; rolling back the rest of the release failed too: {exc}",
+                failures=failed.failures,
+                hint=failed.hint,
+            ) from failed
+        if not companions:
+            raise
+        names = ", ".join(companions)
+        raise DeployFailedError(
+            f"{failed.message}; rolled back with it: {names}",
+            failures=failed.failures,
+            hint=failed.hint,
+        ) from failed
 
 
 def _docker_cli() -> str:

@@ -63,13 +63,15 @@ def gc_stack(
 
 def _used(client: docker.DockerClient) -> tuple[set[str], set[str]]:
     # Every service of the swarm counts, not only the stack's: another stack
-    # may use an object by name as an external one.
+    # may use an object by name as an external one. The previous spec counts
+    # too: `swarmkit rollback` (and Swarm's automatic rollback) returns to it.
     configs: set[str] = set()
     secrets: set[str] = set()
     for service in client.services.list():
-        container = service.attrs["Spec"]["TaskTemplate"].get("ContainerSpec", {})
-        configs.update(str(c["ConfigID"]) for c in container.get("Configs") or ())
-        secrets.update(str(s["SecretID"]) for s in container.get("Secrets") or ())
+        for spec in (service.attrs["Spec"], service.attrs.get("PreviousSpec") or {}):
+            container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+            configs.update(str(c["ConfigID"]) for c in container.get("Configs") or ())
+            secrets.update(str(s["SecretID"]) for s in container.get("Secrets") or ())
     return configs, secrets
 
 

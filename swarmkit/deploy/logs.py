@@ -16,7 +16,7 @@ from typing import Any
 
 import docker
 
-from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.engine import sortable_time, stack_services
 
 __all__ = ["LogLine", "follow_logs", "format_line", "service_lines", "stack_logs"]
 
@@ -51,11 +51,10 @@ def stack_logs(
     ``since`` is a UNIX time, ``tail`` the number of last lines per service.
     """
     streams = [
-        service_lines(client, s, stack, since=since, tail=tail, follow=False)
+        list(service_lines(client, s, stack, since=since, tail=tail, follow=False))
         for s in _selected(client, stack, service)
     ]
-    # Each service's lines come in order; merging keeps that for equal stamps.
-    return list(heapq.merge(*(sorted(s) for s in streams)))
+    return list(heapq.merge(*streams))
 
 
 def follow_logs(
@@ -110,20 +109,52 @@ def service_lines(
     tail: int | None,
     follow: bool,
 ) -> Iterator[LogLine]:
-    """One SDK service's log lines, in the engine's order; ``stack`` is stripped from names."""
+    """One SDK service's log lines, in time order; ``stack`` is stripped from names.
+
+    ``tail`` is the number of last lines of the service.
+    """
     slots = _task_names(service)
     name = _short(str(service.name), stack)
-    chunks: Iterable[bytes] = client.api.service_logs(
-        service.id,
-        details=True,
-        follow=follow,
-        stdout=True,
-        stderr=True,
-        timestamps=True,
-        since=since or 0,
-        tail=str(tail) if tail is not None else "all",
-        is_tty=False,
-    )
+    options: dict[str, Any] = {
+        "details": True,
+        "follow": follow,
+        "stdout": True,
+        "stderr": True,
+        "timestamps": True,
+        "since": since or 0,
+        "tail": str(tail) if tail is not None else "all",
+    }
+    if follow:
+        chunks: Iterable[bytes] = client.api.service_logs(service.id, is_tty=False, **options)
+        yield from _lines(chunks, name, slots, service)
+        return
+    # Task by task: the engine's service-wide stream waits for every task of
+    # the service, and never ends when one of them never got a container (a
+    # task shut down before it started, as a rollback leaves them).
+    started = [
+        str(task["ID"])
+        for task in service.tasks()
+        if task["Status"].get("ContainerStatus", {}).get("ContainerID")
+    ]
+    per_task = [
+        sorted(_lines(_task_logs(client, task_id, options), name, slots, service))
+        for task_id in started
+    ]
+    merged = list(heapq.merge(*per_task))
+    yield from merged if tail is None else merged[max(0, len(merged) - tail) :]
+
+
+def _task_logs(client: docker.DockerClient, task_id: str, options: dict[str, Any]) -> Any:
+    # The docker SDK has a call for a service's logs, not for one task's: the
+    # same request to the engine's /tasks/{id}/logs, through its helpers.
+    api = client.api
+    response = api._get(api._url("/tasks/{0}/logs", task_id), params=options, stream=True)
+    return api._get_result_tty(True, response, False)
+
+
+def _lines(
+    chunks: Iterable[bytes], name: str, slots: dict[str, str], service: Any
+) -> Iterator[LogLine]:
     pending = b""
     for chunk in chunks:
         pending += chunk
@@ -146,6 +177,7 @@ def _parse(raw: str, name: str, slots: dict[str, str], service: Any) -> LogLine:
     # "<timestamp> com.docker.swarm.node.id=..,com.docker.swarm.service.id=..,
     # com.docker.swarm.task.id=.. <message>": details=True puts the task id in.
     timestamp, _, rest = raw.partition(" ")
+    timestamp = sortable_time(timestamp)
     details, _, message = rest.partition(" ")
     attrs = dict(p.split("=", 1) for p in details.split(",") if "=" in p)
     task_id = attrs.get("com.docker.swarm.task.id", "")

@@ -15,7 +15,7 @@ from typing import Any
 
 import docker
 
-from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.engine import sortable_time, stack_services
 from swarmkit.deploy.status import ServiceStatus, service_status
 from swarmkit.exceptions import DeployFailedError, StackNotFoundError
 
@@ -139,26 +139,70 @@ def _settled(client: docker.DockerClient, service: Any, row: ServiceStatus) -> b
 
 
 def failure_report(client: docker.DockerClient, service: Any, why: str, *, lines: int = 10) -> str:
-    """What happened to ``service``: its recent failed tasks and last log lines."""
-    from swarmkit.deploy.logs import service_lines
+    """What happened to ``service`` in its last update, as text.
 
+    The tasks the update started and that stopped (state, exit code, error,
+    and a failed healthcheck's last output), then the last log lines of the
+    newest failed one.
+    """
     stack = service.attrs["Spec"]["Labels"].get("com.docker.stack.namespace", "")
+    name = str(service.name).removeprefix(f"{stack}_")
+    # Tasks of earlier updates (an earlier broken release, say) tell nothing
+    # about this one.
+    started = sortable_time(str((service.attrs.get("UpdateStatus") or {}).get("StartedAt", "")))
+    tasks = [t for t in service.tasks() if sortable_time(str(t.get("CreatedAt", ""))) >= started]
+    tasks.sort(key=lambda t: sortable_time(str(t.get("UpdatedAt", ""))), reverse=True)
     out = [f"{service.name}: {why}"]
-    tasks = sorted(service.tasks(), key=lambda t: str(t.get("UpdatedAt", "")), reverse=True)
+    tail: list[str] = []
     for task in tasks[:5]:
         status = task["Status"]
-        if status["State"] in ("running", "new", "pending", "assigned", "accepted"):
+        if status["State"] in ("running", "new", "pending", "assigned", "accepted", "starting"):
             continue
-        code = status.get("ContainerStatus", {}).get("ExitCode")
+        container = status.get("ContainerStatus", {})
+        code = container.get("ExitCode")
         err = status.get("Err") or status.get("Message", "")
+        probe = _failed_probe(client, container)
         out.append(
             f"  task {task['ID'][:12]} slot {task.get('Slot', '-')}: {status['State']}"
             f"{f' (exit code {code})' if code is not None else ''}: {err}"
+            f"{f'; unhealthy, last probe: {probe}' if probe is not None else ''}"
         )
+        failed = status["State"] in ("failed", "rejected") or bool(code) or probe is not None
+        if failed and not tail:
+            # The failed task's own last words, from its container: the
+            # engine's service-logs stream can hang with a tail on a busy service.
+            label = f"{name}.{task.get('Slot') or str(task.get('NodeID', ''))[:12]}"
+            tail = [f"  {label} | {line}" for line in _last_lines(client, container, lines)]
+    return "\n".join(out + tail)
+
+
+def _inspect(client: docker.DockerClient, container: dict[str, Any]) -> dict[str, Any] | None:
+    container_id = container.get("ContainerID")
+    if not container_id:
+        return None
     try:
-        tail = list(service_lines(client, service, stack, since=None, tail=lines, follow=False))
+        found: dict[str, Any] = client.api.inspect_container(container_id)
     except docker.errors.APIError:
-        tail = []
-    for line in sorted(tail)[-lines:]:
-        out.append(f"  {line.service}.{line.task} | {line.message}")
-    return "\n".join(out)
+        return None  # removed, or on another node
+    return found
+
+
+def _failed_probe(client: docker.DockerClient, container: dict[str, Any]) -> str | None:
+    """The last healthcheck output of a container that ended unhealthy, else ``None``."""
+    found = _inspect(client, container)
+    health = (found or {}).get("State", {}).get("Health") or {}
+    if health.get("Status") != "unhealthy":
+        return None
+    probes = health.get("Log") or [{}]
+    output = " ".join(str(probes[-1].get("Output", "")).split())
+    return output[:200] or f"exit code {probes[-1].get('ExitCode')}"
+
+
+def _last_lines(client: docker.DockerClient, container: dict[str, Any], lines: int) -> list[str]:
+    if _inspect(client, container) is None:
+        return []
+    try:
+        raw: bytes = client.api.logs(container["ContainerID"], stdout=True, stderr=True, tail=lines)
+    except docker.errors.APIError:
+        return []
+    return raw.decode("utf-8", "replace").splitlines()[-lines:]

@@ -132,10 +132,11 @@ def build(
     build_args: Sequence[str] = (),
     secret_file: Path | None = None,
     timeout: float = 900,
+    label: str = LABEL,
 ) -> subprocess.CompletedProcess[str]:
     """``DOCKER_BUILDKIT=1 docker build --network host`` of ``context``, labelled."""
     args = [DOCKER, "build", "--network", "host", "--progress", "plain", "-f", dockerfile,
-            "--label", LABEL, "-t", tag]  # fmt: skip
+            "--label", label, "-t", tag]  # fmt: skip
     for arg in build_args:
         args += ["--build-arg", arg]
     if secret_file is not None:

@@ -1,27 +1,39 @@
 #!/bin/sh
 # Deploy {{ cookiecutter.project_name }} to one environment's swarm:
 #
-#   TAG=<commit SHA> deploy/deploy.sh staging|production
+#   TAG=<commit SHA> deploy/deploy.sh staging|production [swarmkit deploy options]
 #
 # The stack is deploy/stack.yml with deploy/stack.<env>.yml over it, and the
 # variables of deploy/<env>.env (the environment wins over the file). It is
-# linted first; a lint error stops the deploy. The stack is named
-# {{ cookiecutter.project_slug }}_<env>.
+# linted first; a lint error stops the deploy. Then `swarmkit deploy` deploys
+# it as the stack {{ cookiecutter.project_slug }}_<env> (configs named after their content: a
+# changed nginx.conf becomes a new config and the proxy rolls to it; services
+# no longer in the files are removed) and waits until every service has
+# converged. It exits 0 when the stack has converged; 1 on a lint error, or
+# when Swarm rolled the update back or paused it or the wait timed out (with
+# a report of the failing services); 2 on bad input or when no manager
+# answers.
 #
-# Needs swarmkit (pip install swarm-django, the version of
-# requirements/production.txt) and the docker CLI talking to a manager of
-# that environment's swarm (DOCKER_HOST=ssh://user@manager, or a docker
-# context), logged in to the registry: the swarm pulls with those
-# credentials (--with-registry-auth).
+# Options after the environment go to `swarmkit deploy` only (not to the
+# lint), e.g. `deploy/deploy.sh staging --timeout 15m` (default 10m), or
+# `--no-wait`.
+#
+# Needs swarmkit with its deploy extra (pip install "swarm-django[deploy]",
+# the version of requirements/production.txt), DOCKER_HOST naming a manager
+# of that environment's swarm (ssh://user@manager; swarmkit reads DOCKER_HOST,
+# not docker contexts) and the docker CLI logged in to the registry:
+# swarmkit deploy always sends those credentials to the swarm, which pulls
+# with them.
 set -eu
 
 usage() {
-    echo "usage: TAG=<commit SHA> $0 staging|production" >&2
+    echo "usage: TAG=<commit SHA> $0 staging|production [swarmkit deploy options, e.g. --timeout 15m]" >&2
     exit 2
 }
 
-[ $# -eq 1 ] || usage
+[ $# -ge 1 ] || usage
 env=$1
+shift
 case $env in
     staging | production) ;;
     *) usage ;;
@@ -31,34 +43,17 @@ cd "$(dirname "$0")/.."
 stack={{ cookiecutter.project_slug }}_$env
 env_file=deploy/$env.env
 
-set -- -c deploy/stack.yml -c "deploy/stack.$env.yml"
 # During a SECRET_KEY rotation the old keys stay valid through the
 # secret_key_fallbacks secret (README: "Rotate a secret").
+fallbacks=
 if [ -n "${SECRET_KEY_FALLBACKS_VERSION:-}" ] \
     || grep -q '^SECRET_KEY_FALLBACKS_VERSION=..*' "$env_file"; then
-    set -- "$@" -c deploy/stack.secret-key-fallbacks.yml
-fi
-set -- "$@" --env-file "$env_file"
-
-swarmkit lint "$@"
-
-# `swarmkit deploy` (a later swarm-django release) deploys and waits until the
-# stack has converged or rolled back. Until it is installed: render the stack
-# with content-named configs (a changed nginx.conf becomes a new config, and
-# the proxy rolls to it) and hand it to `docker stack deploy`.
-if swarmkit deploy --help >/dev/null 2>&1; then
-    exec swarmkit deploy "$@" --name "$stack" --with-registry-auth
+    fallbacks=deploy/stack.secret-key-fallbacks.yml
 fi
 
-rendered=$(mktemp "${TMPDIR:-/tmp}/$stack.XXXXXX")
-trap 'rm -f "$rendered"' EXIT
-swarmkit config "$@" --hash-names "$stack" -o "$rendered"
+swarmkit lint -c deploy/stack.yml -c "deploy/stack.$env.yml" \
+    ${fallbacks:+-c "$fallbacks"} --env-file "$env_file"
 
-# Docker CLI 26+ returns at once unless told to wait for the services to
-# converge; older ones have no such option and never wait.
-wait_flag=""
-if docker stack deploy --help 2>/dev/null | grep -q -- '--detach'; then
-    wait_flag=--detach=false
-fi
-# shellcheck disable=SC2086 # $wait_flag is one word or none
-docker stack deploy --with-registry-auth --prune $wait_flag -c "$rendered" "$stack"
+exec swarmkit deploy -c deploy/stack.yml -c "deploy/stack.$env.yml" \
+    ${fallbacks:+-c "$fallbacks"} --env-file "$env_file" \
+    "$@" --name "$stack" --prune
