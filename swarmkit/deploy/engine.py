@@ -33,7 +33,8 @@ def connect(*, timeout: int = 60) -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=timeout, use_ssh_client=host.startswith("ssh://"))
         info: dict[str, Any] = client.info()
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, OSError) as exc:
+        # OSError: requests' connection errors, and an ssh that cannot start.
         raise EngineError(
             f"cannot reach a Docker Engine at {where}: {_first_line(exc)}",
             hint="start dockerd, or set DOCKER_HOST=ssh://user@manager",

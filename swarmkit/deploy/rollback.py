@@ -32,17 +32,29 @@ def rollback_stack(
     progress: Callable[[list[ServiceStatus]], None] | None = None,
     docker_cli: str | None = None,
 ) -> list[ServiceStatus]:
-    """Roll back every service of ``stack`` that has a previous spec (or only ``service``)."""
+    """Roll back the services of ``stack`` (or only ``service``) that the last deploy changed.
+
+    A service goes back when its previous spec differs from its spec. One
+    whose last change was itself a rollback is left alone: its previous spec
+    is the release that was rolled back, and a second rollback would bring
+    that back (deploy the release you want instead).
+    """
     services = stack_services(client, stack)
     if service is not None:
         services = [s for s in services if s.name in (service, f"{stack}_{service}")]
         if not services:
             raise DeployError(f"stack {stack!r} has no service {service!r}")
-    targets = [s for s in services if s.attrs.get("PreviousSpec")]
+    targets = [
+        s
+        for s in services
+        if _changed(s.attrs)
+        and not str((s.attrs.get("UpdateStatus") or {}).get("State", "")).startswith("rollback")
+    ]
     if not targets:
         raise DeployError(
-            f"no service of stack {stack!r} has a previous spec to roll back to",
-            hint="Swarm keeps one previous spec per service, set by its last update",
+            f"nothing to roll back in stack {stack!r}: no service's previous spec differs "
+            "from its spec, or its last change was a rollback",
+            hint="Swarm keeps one previous spec per service; deploy the release you want",
         )
     before = snapshot(client, stack)
     _request_rollbacks(targets, docker_cli)
@@ -89,8 +101,7 @@ def rollback_companions(
         if str(s.name) in before
         and str(s.name) not in rolled_back
         and s.attrs["Version"]["Index"] != before[str(s.name)].version
-        and s.attrs.get("PreviousSpec")
-        and s.attrs["PreviousSpec"].get("TaskTemplate") != s.attrs["Spec"].get("TaskTemplate")
+        and _changed(s.attrs)
     ]
     if not companions:
         return []
@@ -98,6 +109,14 @@ def rollback_companions(
     _request_rollbacks(companions, docker_cli)
     wait_for_stack(client, stack, now, timeout=timeout, poll=poll, rolling_back=True)
     return [str(s.name) for s in companions]
+
+
+def _changed(attrs: dict[str, Any]) -> bool:
+    """Whether the service's tasks would change if it went back to its previous spec."""
+    previous = attrs.get("PreviousSpec")
+    if not previous:
+        return False
+    return bool(previous.get("TaskTemplate") != attrs["Spec"].get("TaskTemplate"))
 
 
 def _request_rollbacks(services: list[Any], docker_cli: str | None) -> None:

@@ -142,6 +142,18 @@ def test_rollback_returns_to_previous_spec(engine: Any, stack_name: str, tmp_pat
     assert result.returncode == 2
     assert result.stderr == f"swarmkit: error: stack {stack_name!r} has no service 'nope'\n"
 
+    # A second rollback would bring v2 back: refused, v1 stays.
+    again = subprocess.run(
+        [sys.executable, "-m", "swarmkit", "rollback", stack_name],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert again.returncode == 2
+    assert again.stderr.startswith(f"swarmkit: error: nothing to roll back in stack {stack_name!r}")
+    assert env_of(engine, stack_name) == ["VERSION=v1"]
+
 
 def test_task_that_exits_is_reported_with_its_exit_code(
     engine: Any, stack_name: str, tmp_path: Path

@@ -113,7 +113,7 @@ def test_logs_merged_in_time_order(engine: Any, running_stack: str) -> None:
     result = swarmkit("logs", running_stack, "--service", "web", "--tail", "2")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
-    assert len(out) == 4
+    assert len(out) == 2  # the last two lines of the service, whichever task wrote them
     assert all(line.startswith(("web.1 | web ", "web.2 | web ")) for line in out)
 
 
