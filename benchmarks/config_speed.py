@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SOURCE = ROOT / "tests" / "stack" / "fixtures" / "source" / "chapter4"
-BEGIN, END = "<!-- config-speed:begin -->", "<!-- config-speed:end -->"
 
 
 def generate(root: Path, services: int) -> list[Path]:
@@ -105,9 +105,7 @@ def main() -> int:
     block = "\n".join(table)
     print(block)
     if not options.no_write:
-        text = DOCS.read_text()
-        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-        DOCS.write_text(text[:start] + "\n" + block + "\n" + text[end:])
+        replace_block("config-speed", block)
     return 0
 
 

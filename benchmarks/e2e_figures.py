@@ -19,9 +19,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 REPO = Path(__file__).resolve().parents[1]
-DOC = REPO / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- e2e:begin -->", "<!-- e2e:end -->"
 
 
 def run_suite() -> dict[str, str]:
@@ -47,16 +47,6 @@ def render(figures: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def write_block(block: str) -> None:
-    from swarmkit.files import write_atomically
-
-    text = DOC.read_text()
-    if BEGIN not in text:
-        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    write_atomically(DOC, text[:start] + "\n" + block + "\n" + text[end:])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print, do not edit the docs")
@@ -64,7 +54,7 @@ def main() -> int:
     block = render(run_suite())
     print(block)
     if not options.no_write:
-        write_block(block)
+        replace_block("e2e", block)
     return 0
 
 

@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -51,8 +53,6 @@ from tests.django.servers import (  # noqa: E402 - needs the repository on sys.p
     project_env,
 )
 
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- health-throughput:begin -->", "<!-- health-throughput:end -->"
 HEADING = "## Health probes against a bare view, django-alive and django-health-check"
 WORKERS = 2
 TTL = 2.0
@@ -179,16 +179,6 @@ def render(results: dict[str, list[Run]], options: argparse.Namespace, pg_versio
     return "\n".join(lines)
 
 
-def write_block(block: str) -> None:
-    text = DOCS.read_text()
-    if BEGIN in text and END in text:
-        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-        text = text[:start] + "\n" + block + "\n" + text[end:]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{BEGIN}\n{block}\n{END}\n"
-    DOCS.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
@@ -249,7 +239,7 @@ def main() -> int:
     block = render(results, options, pg_version)
     print(block)
     if not options.no_write:
-        write_block(block)
+        replace_block("health-throughput", block, heading=HEADING)
     return 0
 
 

@@ -53,6 +53,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from doc_blocks import replace_block
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -62,8 +64,6 @@ from tests.template import helpers  # noqa: E402
 DOCKER = "/usr/bin/docker"  # the engine's own client: BuildKit (see ../shared/e2e/NOTES.md)
 BASE = "python:3.12-slim-bookworm"
 LABEL = "swarmkit-bench=template-image"
-DOC = REPO / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- template-image:begin -->", "<!-- template-image:end -->"
 
 LISTING_4_4 = """\
 FROM {base} AS compile-image
@@ -330,14 +330,6 @@ def render(results: dict[str, object], starts: int) -> str:
     return "\n".join(lines)
 
 
-def write_block(block: str) -> None:
-    text = DOC.read_text()
-    if BEGIN not in text:
-        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    DOC.write_text(text[:start] + "\n" + block + "\n" + text[end:])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="container starts to time")
@@ -354,7 +346,7 @@ def main() -> int:
     print(block)
     print(json.dumps(results, indent=1))
     if not options.no_write:
-        write_block(block)
+        replace_block("template-image", block)
     return 0
 
 
