@@ -35,13 +35,15 @@ def _keygen(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def ssh_env(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    reason = ""
     if not os.access(SSHD, os.X_OK) or shutil.which("ssh-keygen") is None:
         reason = "sshd is not installed (Debian: openssh-server, openssh-client)"
+    elif os.geteuid() != 0:
+        reason = "the remote tests start sshd and log in as root: run them as root"
+    if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    if os.geteuid() != 0:
-        pytest.skip("the remote tests log in as root")
     root = tmp_path_factory.mktemp("sshd")
     _keygen(root / "host_key")
     _keygen(root / "client_key")
