@@ -149,17 +149,25 @@ def _cmd_gc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# A year: more is a typo, and float("1e400") is infinite.
+_MAX_DURATION = 366 * 24 * 3600
+
+
 def _duration(text: str) -> float:
-    """``90``, ``90s``, ``5m``, ``2h`` -> seconds."""
+    """``90``, ``90s``, ``5m``, ``2h`` -> seconds, from 0 up to a year."""
     units = {"s": 1, "m": 60, "h": 3600}
     try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        unit = units.get(text[-1:], 1)
+        seconds = float(text[:-1] if text[-1:] in units else text) * unit
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not a duration: {text!r} (use 90, 90s, 5m or 2h)"
         ) from None
+    if not 0 <= seconds <= _MAX_DURATION:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"duration {text!r} is out of range (use 0 up to {_MAX_DURATION // 3600}h)"
+        )
+    return seconds
 
 
 def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:

@@ -77,7 +77,12 @@ class ExtensibleModel(StackModel):
     @model_validator(mode="before")
     @classmethod
     def _collect_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(isinstance(k, str) and k.startswith("x-") for k in data):
+        # A non-mapping "extensions" is left to validation, which refuses it.
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("extensions") or {}, dict)
+            and any(isinstance(k, str) and k.startswith("x-") for k in data)
+        ):
             data = dict(data)
             extensions = dict(data.pop("extensions", None) or {})
             for key in [k for k in data if isinstance(k, str) and k.startswith("x-")]:

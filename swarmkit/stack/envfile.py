@@ -2,6 +2,8 @@
 
 The format is the CLI's ``kvfile`` one, and much plainer than a shell's:
 
+* the file must be a regular file of at most 4 MiB (a limit the CLI does not
+  have; it keeps a wrong path such as ``/dev/zero`` from filling memory);
 * the file must be valid UTF-8; a byte order mark at its start is dropped;
 * lines end at ``\\n`` (one ``\\r`` before it is dropped too), and a line may
   hold at most 65535 bytes;
@@ -24,6 +26,7 @@ import os
 from collections.abc import Callable
 
 from swarmkit.exceptions import EnvFileError
+from swarmkit.files import MAX_ENV_FILE, read_bounded
 
 __all__ = ["kv_list_to_mapping", "parse_env_file", "read_env_file"]
 
@@ -60,15 +63,7 @@ def parse_env_file(
     read or a line is invalid.
     """
     file = os.fspath(path)
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise EnvFileError(
-            f"cannot read env file: {exc.strerror or exc}",
-            file=file,
-            hint="check that the file exists and is readable",
-        ) from None
+    data = read_bounded(file, MAX_ENV_FILE, what="env file", error=EnvFileError)
 
     entries: list[str] = []
     for number, raw in enumerate(_split_lines(data), start=1):
@@ -94,8 +89,9 @@ def parse_env_file(
             continue
         name, equals, _ = line.partition("=")
         if not name:
+            # The rest of the line is a value, maybe a secret: never echo it.
             raise EnvFileError(
-                f"no variable name before the '=' in {line!r}",
+                "no variable name before the '='",
                 file=file,
                 line=number,
                 hint="write NAME=VALUE",
@@ -104,8 +100,9 @@ def parse_env_file(
             hint = "write NAME=VALUE, with no spaces or tabs in NAME"
             if name.startswith(("export ", "export\t")):
                 hint = "drop the 'export': env files are not shell scripts"
+            # Not echoed: without a "=" the whole line, maybe a value, is the "name".
             raise EnvFileError(
-                f"variable name {name!r} contains whitespace", file=file, line=number, hint=hint
+                "the variable name contains whitespace", file=file, line=number, hint=hint
             )
         if equals:
             entries.append(line)

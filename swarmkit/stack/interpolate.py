@@ -169,10 +169,14 @@ _HEX_UNDERSCORE = re.compile(r"(?<![0-9a-fA-FxX])_|_(?![0-9a-fA-F])")
 def _to_int(text: str) -> int:
     # Go's strconv.Atoi: ASCII digits, an optional sign, no spaces or "_", 64 bits.
     if not _INT.fullmatch(text):
-        raise _CastError(f"{_quote(text)} is not an integer")
-    number = int(text)
+        raise _CastError("is not an integer")
+    # Python's int() refuses more than 4300 digits, and 64 bits need at most 19.
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 19:
+        raise _CastError("is out of range for an integer")
+    number = -int(digits) if text.startswith("-") else int(digits)
     if not -(2**63) <= number < 2**63:
-        raise _CastError(f"{_quote(text)} is out of range for an integer")
+        raise _CastError("is out of range for an integer")
     return number
 
 
@@ -186,14 +190,14 @@ def _to_float(text: str) -> float:
     hexadecimal = _HEX.fullmatch(text) is not None
     bad_underscore = _HEX_UNDERSCORE if hexadecimal else _DECIMAL_UNDERSCORE
     if not (hexadecimal or _DECIMAL.fullmatch(text)) or bad_underscore.search(text):
-        raise _CastError(f"{_quote(text)} is not a number")
+        raise _CastError("is not a number")
     digits = text.replace("_", "")
     try:
         number = float.fromhex(digits) if hexadecimal else float(digits)
     except OverflowError:
         number = math.inf
     if math.isinf(number):
-        raise _CastError(f"{_quote(text)} is out of range for a float")
+        raise _CastError("is out of range for a float")
     return number
 
 
@@ -204,7 +208,7 @@ def _to_bool(text: str) -> bool:
         return True
     if lowered in ("n", "no", "false", "off"):
         return False
-    raise _CastError(f"{_quote(text)} is not a boolean (use true/false, yes/no, on/off or y/n)")
+    raise _CastError("is not a boolean (use true/false, yes/no, on/off or y/n)")
 
 
 # Paths of the values the CLI converts after interpolation; "*" is any key and
@@ -272,8 +276,9 @@ def _walk(value: Any, loc: tuple[str | int, ...], path: str, lookup: Lookup) -> 
         try:
             return cast(result)
         except _CastError as exc:
+            # The result is not shown: it holds the variables' values, maybe secrets.
             raise InterpolationError(
-                f"{exc} after interpolating {_quote(value)}",
+                f"{_quote(value)} {exc} after interpolation",
                 loc=loc,
                 hint="check the variables this value uses",
             ) from None

@@ -12,17 +12,19 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from swarmkit.exceptions import (
+    InterpolationError,
     StackError,
     StackFileError,
     StackSyntaxError,
     StackValidationError,
+    format_loc,
 )
+from swarmkit.files import MAX_STACK_FILE, read_bounded, read_stream_bounded
 from swarmkit.stack.envfile import kv_list_to_mapping, parse_env_file, read_env_file
 from swarmkit.stack.interpolate import interpolate
 from swarmkit.stack.merge import merge_owned
@@ -35,6 +37,8 @@ from swarmkit.stack.yamlio import Lines, load_yaml
 __all__ = ["build_environ", "load_stack", "load_stack_file"]
 
 Loc = tuple[str | int, ...]
+
+_MAX_SHOWN = 80  # characters of a wrong value shown in a message
 
 # Keys the CLI refuses outright, with what to do instead.
 _FORBIDDEN = {
@@ -92,16 +96,51 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str | None]:
         return f"unknown key {key!r}", "check the spelling; docs/stack-reference.md lists every key"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind != "value_error" and not isinstance(error.get("input"), dict | list):
-        message += f", got {error.get('input')!r}"
+        got = repr(error.get("input"))
+        # A 5000-digit number makes a 5000-character line otherwise.
+        message += f", got {got if len(got) <= _MAX_SHOWN else got[:_MAX_SHOWN] + '...'}"
     return message, None
 
 
-def _validation_error(exc: ValidationError, data: Any, file: str, lines: Lines) -> StackError:
+def _template_at(raw: Any, loc: Loc) -> str | None:
+    """The value as written at ``loc`` when it has a ``$`` (interpolation may have changed it).
+
+    A message about such a value must not show it: it holds the variables'
+    values, and a variable may be a secret.
+    """
+    value = raw
+    for part in loc:
+        in_dict = isinstance(value, dict) and part in value
+        in_list = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        if not (in_dict or in_list):
+            break
+        value = value[part]
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "$" in item:
+            return item if item is value else format_loc(loc) or "the file"
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+_REDACTED_HINT = "check the variables it uses; the value is not shown, it may be a secret"
+
+
+def _validation_error(
+    exc: ValidationError, data: Any, file: str, lines: Lines, raw: Any
+) -> StackError:
     error = exc.errors()[0]
     loc = _raw_loc(data, error["loc"])
     if error["type"] == "extra_forbidden" and loc[-1:] != error["loc"][-1:]:
         loc = (*loc, error["loc"][-1])
     message, hint = _describe(error)
+    template = None if error["type"] == "extra_forbidden" else _template_at(raw, loc)
+    if template is not None:
+        message, hint = f"invalid value after interpolating {template!r}", _REDACTED_HINT
     more = len(exc.errors()) - 1
     if more:
         message += f" (and {more} more error{'s' if more > 1 else ''})"
@@ -206,15 +245,23 @@ def _fix_up(stack: Stack, working_dir: str, environ: Mapping[str, str]) -> None:
 
 def _read(path: str) -> tuple[str, str]:
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
+        file = "<stdin>"
+        data = read_stream_bounded(sys.stdin.buffer, MAX_STACK_FILE, what="stack file", name=file)
+    else:
+        file = path
+        if not os.path.lexists(path):
+            raise StackFileError("no such file", file=path, hint="check the path given with -c")
+        data = read_bounded(path, MAX_STACK_FILE, what="stack file")
     try:
-        return Path(path).read_text(encoding="utf-8"), path
-    except FileNotFoundError:
+        return data.decode("utf-8"), file
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise StackFileError(
-            "no such file", file=path, hint="check the path given with -c"
+            f"the stack file is not valid UTF-8 (byte {exc.start + 1})",
+            file=file,
+            line=line,
+            hint="save the file as UTF-8",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StackFileError(f"cannot read the file: {exc}", file=path) from None
 
 
 def load_stack_file(
@@ -245,6 +292,7 @@ def _load_one(
             line=1,
             hint="a stack file starts with keys such as version: and services:",
         )
+    raw = data
     try:
         version = normalize_version(data.get("version"), file)
         _check_forbidden(data, file, lines)
@@ -253,8 +301,12 @@ def _load_one(
         _drop_unread_keys(data, file, lines)
         stack = Stack.model_validate({**data, "version": version})
     except ValidationError as exc:
-        raise _validation_error(exc, data, file, lines) from None
+        raise _validation_error(exc, data, file, lines, raw) from None
     except StackError as exc:
+        template = _template_at(raw, exc.loc) if exc.loc else None
+        if template is not None and not isinstance(exc, InterpolationError):
+            exc.message = f"invalid value after interpolating {template!r}"
+            exc.hint = _REDACTED_HINT
         exc.file = file
         exc.line = exc.line or _line(lines, exc.loc)
         raise

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import Any
 
-from swarmkit.exceptions import StackFileError, StackValidationError
+from swarmkit.exceptions import StackValidationError
+from swarmkit.files import MAX_CONFIG_FILE, MAX_SECRET_FILE, read_bounded
 from swarmkit.stack.model import Config, Secret, Stack
 from swarmkit.stack.schema import version_key
 from swarmkit.stack.yamlio import dump_yaml
@@ -73,15 +73,12 @@ def _escape(value: Any) -> Any:
 
 
 def _digest(path: str, kind: str, key: str) -> str:
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise StackFileError(
-            f"cannot read the file of {kind} {key!r}: {exc.strerror or exc}",
-            file=path,
-            key_path=f"{kind}s.{key}.file",
-            hint="create the file or fix its path",
-        ) from None
+    # Swarm refuses a larger config or secret anyway; the bound keeps a path
+    # such as /dev/zero from filling memory.
+    limit = MAX_CONFIG_FILE if kind == "config" else MAX_SECRET_FILE
+    content = read_bounded(
+        path, limit, what=f"file of {kind} {key!r}", key_path=f"{kind}s.{key}.file"
+    )
     return hashlib.sha256(content).hexdigest()[:_HASH_LENGTH]
 
 

@@ -221,7 +221,8 @@ def _expand_ports(value: Any) -> Any:
 
 
 def _network_list(value: Any) -> Any:
-    if isinstance(value, list):
+    # Only a list of names becomes a mapping; anything else goes to validation.
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return dict.fromkeys(value)
     return value
 

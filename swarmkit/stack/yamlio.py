@@ -29,6 +29,7 @@ _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 
 _GO_NUMBER_TAG = "tag:swarmkit,2024:go-number"
 _MAX_VALUES = 1_000_000
+_MAX_DECIMAL_DIGITS = 20  # 2**64 has 20 digits
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INT_BASE0_RE = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
 # go-yaml v3 tries exactly these layouts: "2006-1-2T15:4:5.999999999Z07:00"
@@ -103,12 +104,17 @@ def go_yaml_scalar(text: str) -> Any:
         body = plain.lstrip("+-")
         if len(body) > 1 and body[0] == "0" and body[1] not in "xXoObB":
             value = sign * int(body, 8)
+        elif len(body) > _MAX_DECIMAL_DIGITS and body[0] not in "0":
+            # Out of 64 bits anyway, and int() refuses more than 4300 digits.
+            value = 2**64
         else:
             value = sign * int(body, 0)
         if -(2**63) <= value < 2**64:
             return value
     if _FLOAT_RE.match(plain):
-        return float(plain)
+        number = float(plain)
+        # Go's ParseFloat fails on overflow, and go-yaml then keeps the string.
+        return text if math.isinf(number) else number
     return text
 
 
@@ -129,6 +135,66 @@ def _construct_binary(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:binary", _construct_binary)
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+def _short_tag(value: Any) -> str:
+    if value is None:
+        return "!!null"
+    for kind, tag in ((bool, "!!bool"), (int, "!!int"), (float, "!!float"), (str, "!!str")):
+        if isinstance(value, kind):
+            return tag
+    return "!!timestamp"
+
+
+def _plain_value(loader: yaml.SafeLoader, text: str) -> Any:
+    """``text`` resolved as an untagged plain scalar, as go-yaml resolves it."""
+    tag = loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag == _NULL_TAG:
+        return None
+    if tag == _BOOL_TAG:
+        return text.lower() == "true"
+    if tag == _GO_NUMBER_TAG:
+        return go_yaml_scalar(text)
+    return text
+
+
+def _tagged(kinds: tuple[type, ...], tag: str) -> Any:
+    """A constructor for an explicit ``!!int``, ``!!bool``... tag: go-yaml's rules.
+
+    The text is resolved as if untagged, and must give the tag's type (an
+    integer also passes as a ``!!float``); otherwise it is an error, as in
+    go-yaml ("cannot decode !!str `abc` as a !!int").
+    """
+
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        text = loader.construct_scalar(node)
+        value = _plain_value(loader, text)
+        if tag == "!!float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        wanted = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if (value is None and tag == "!!null") or wanted:
+            return value
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"cannot decode {_short_tag(value)} `{text}` as a {tag}",
+            node.start_mark,
+        )
+
+    return construct
+
+
+for _tag, _kinds in (
+    ("null", ()),
+    ("bool", (bool,)),
+    ("int", (int,)),
+    ("float", (float,)),
+    ("timestamp", (dt.datetime,)),
+):
+    _GoYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _tagged(_kinds, f"!!{_tag}"))
 
 
 class _Walker:
@@ -151,7 +217,12 @@ class _Walker:
             raise self._error(node, "an alias refers to the value that contains it")
         if isinstance(node, yaml.MappingNode):
             self.open.add(id(node))
-            own = sum(key.tag != "tag:yaml.org,2002:merge" for key, _ in node.value)
+            merges = [key for key, _ in node.value if key.tag == "tag:yaml.org,2002:merge"]
+            if len(merges) > 1:
+                # go-yaml refuses this; PyYAML would merge both.
+                first = merges[0].start_mark.line + 1
+                raise self._error(merges[1], f'mapping key "<<" already defined at line {first}')
+            own = len(node.value) - len(merges)
             # Merged (<<) pairs come first; the mapping's own keys override them.
             self.loader.flatten_mapping(node)
             first_own = len(node.value) - own

@@ -157,7 +157,7 @@ def test_env_file_errors_match_cli(tmp_path: Path, case: str) -> None:
 def test_export_hint(tmp_path: Path) -> None:
     path = tmp_path / "app.env"
     path.write_text("export A=1\n")
-    with pytest.raises(EnvFileError, match="'export A' contains whitespace") as info:
+    with pytest.raises(EnvFileError, match="variable name contains whitespace") as info:
         parse_env_file(path)
     assert "export" in (info.value.hint or "")
     assert str(info.value).startswith(f"{path}:1: ")

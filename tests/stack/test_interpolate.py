@@ -496,7 +496,7 @@ def test_cast_failures_match_cli(tmp_path: Path, loc: tuple[str | int, ...], val
 def test_cast_of_a_dollar_escape(tmp_path: Path) -> None:
     config = stack()
     config["services"]["app"]["deploy"] = {"replicas": "1$$"}
-    with pytest.raises(InterpolationError, match='"1\\$" is not an integer'):
+    with pytest.raises(InterpolationError, match='"1\\$\\$" is not an integer after interpolation'):
         interpolate(config, {})
     _, error = run_cli(tmp_path, config, {})
     assert 'parsing "1$"' in error
