@@ -215,3 +215,48 @@ def test_smoke_subprocess(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("swarmkit: error: ") and "Traceback" not in result.stderr
+
+
+CANARY = "hunter2-canary"
+
+
+@pytest.mark.parametrize(
+    ("body", "env"),
+    [
+        ("    deploy:\n      replicas: ${V}\n", {"V": CANARY}),
+        ("    deploy:\n      replicas: ${V}\n", {"V": "9" * 5000}),
+        ("    deploy:\n      update_config:\n        max_failure_ratio: ${V}\n", {"V": CANARY}),
+        ("    read_only: ${V}\n", {"V": CANARY}),
+        ("    ports: ['${V}']\n", {"V": CANARY}),
+        ("    ports: ['80:${V}']\n", {"V": CANARY}),
+        ("    stop_grace_period: ${V}\n", {"V": CANARY}),
+        ("    healthcheck:\n      interval: 1${V}\n", {"V": CANARY}),
+        ("    dns: ['${V}', '${V}']\n", {"V": CANARY}),
+        ("    volumes: ['${V}:/a:b:c:d']\n", {"V": CANARY}),
+        ("    command: 'a ${V}\"'\n", {"V": CANARY}),
+        ("    labels: {a: '${W:?}'}\n", {"W": "", "V": CANARY}),
+        ("    labels: {a: '${W?no} $'}\n", {"V": CANARY}),
+        ("    ulimits:\n      nofile: ${V}\n", {"V": CANARY}),
+    ],
+)
+def test_no_env_value_in_interpolation_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    body: str,
+    env: dict[str, str],
+) -> None:
+    from swarmkit.exceptions import StackError
+    from swarmkit.stack import load_stack
+
+    path = stack_file(tmp_path, body)
+    with pytest.raises(StackError) as info:
+        load_stack(path, environ=env)
+    for value in env.values():
+        if value:
+            assert value not in str(info.value)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, err = run(["config", "-c", path], capsys)
+    assert_bad_input(code, err, f"{path}:")
+    assert CANARY not in err and "9" * 100 not in err

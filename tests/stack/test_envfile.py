@@ -8,6 +8,7 @@ variables, or fails on the same line where the CLI fails.
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -207,3 +208,69 @@ def test_default_lookup_is_the_process_environment(
     path.write_text("SWARMKIT_TEST_VAR\nSWARMKIT_TEST_UNSET\n")
     assert parse_env_file(path) == ["SWARMKIT_TEST_VAR=v"]
     assert read_env_file(path) == {"SWARMKIT_TEST_VAR": "v"}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "oversize"])
+def test_env_file_that_is_not_a_small_regular_file(tmp_path: Path, kind: str) -> None:
+    from swarmkit.files import MAX_ENV_FILE
+
+    path = tmp_path / "app.env"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: a blocking open would hang here
+        needle = "it is a FIFO (named pipe), not a regular file"
+    elif kind == "zero":
+        path = Path("/dev/zero")  # read whole, it never ends
+        needle = "it is a character device, not a regular file"
+    else:
+        with path.open("wb") as handle:  # sparse; short lines, so only the size is wrong
+            handle.truncate(MAX_ENV_FILE + 1)
+        needle = "the env file is larger than 4 MiB"
+    with pytest.raises(EnvFileError, match=re.escape(needle)) as info:
+        parse_env_file(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_env_file_of_exactly_the_limit_is_read(tmp_path: Path) -> None:
+    from swarmkit.files import MAX_ENV_FILE
+
+    path = tmp_path / "app.env"
+    line = b"A=" + b"x" * 1021 + b"\n"  # 1024 bytes
+    path.write_bytes(line * (MAX_ENV_FILE // len(line)))
+    assert parse_env_file(path)[-1] == line.decode().rstrip("\n")
+
+
+CANARY = "hunter2-canary"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"={CANARY}".encode(),
+        f"  ={CANARY}".encode(),
+        f"PASSWORD {CANARY}".encode(),
+        f"export A={CANARY}".encode(),
+        f"A B={CANARY}".encode(),
+        f"A={CANARY}".encode() + b"\xff",
+        f"A={CANARY}".encode() + b"x" * 70_000,
+    ],
+)
+def test_no_env_value_in_any_error(
+    tmp_path: Path, line: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swarmkit.cli import main
+
+    path = tmp_path / "app.env"
+    path.write_bytes(b"OK=1\n" + line + b"\n")
+    with pytest.raises(EnvFileError) as info:
+        parse_env_file(path)
+    assert CANARY not in str(info.value) and CANARY not in repr(info.value.args)
+    assert str(info.value).startswith(f"{path}:2: ")
+    stack = tmp_path / "stack.yml"
+    stack.write_text('version: "3.8"\nservices:\n  app:\n    image: nginx\n    env_file: app.env\n')
+    for argv in (
+        ["config", "-c", str(stack)],
+        ["config", "-c", str(stack), "--env-file", str(path)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("swarmkit: error: ") and CANARY not in err
