@@ -8,8 +8,8 @@ variables, or fails on the same line where the CLI fails.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest
