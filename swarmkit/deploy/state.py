@@ -51,12 +51,23 @@ def settled(
 
     ``tasks`` are the tasks whose desired state is running. Right after an
     update the old tasks still run, healthy, in full number: only tasks made
-    from the current spec count, and no other task may still be meant to run.
+    from the current spec count, in as many slots (nodes, for a global
+    service) as desired, and no task of an earlier spec may still be meant
+    to run.
+
+    A slot may hold two running tasks of the current spec once Swarm is
+    done: when an old task dies while its start-first replacement starts,
+    the restart policy replaces it with a second current one, and the
+    updater (which stops only the tasks the slot had when it began) leaves
+    both until the service's next update. That surplus does not hold the
+    wait; it would never go.
     """
     if desired is None or healthy < desired:
         return False
-    current = [t for t in tasks if t.built_from(service) and t.is_running]
-    return len(current) >= desired and len(tasks) == desired
+    if any(not t.built_from(service) for t in tasks):
+        return False
+    slots = {t.label for t in tasks if t.is_running}
+    return len(slots) >= desired
 
 
 def extra_tasks(service: EngineService, tasks: Sequence[EngineTask]) -> list[EngineTask]:

@@ -48,11 +48,14 @@ class ServiceStatus:
         A completed rollback is a steady state (the previous spec runs in
         full), so it counts; the ``UPDATE`` column of ``swarmkit status``
         still shows it, and ``swarmkit deploy`` fails on one it caused.
+        More running tasks than desired count too (``4/2``): Swarm can leave
+        a second task of the current spec in a slot after a start-first
+        update (see :func:`swarmkit.deploy.state.settled`), until the next one.
         """
         return (
             self.desired is not None
-            and self.running == self.desired
-            and self.healthy == self.desired
+            and self.running >= self.desired
+            and self.healthy >= self.desired
             and self.update_state in STEADY_STATES
         )
 

@@ -239,3 +239,21 @@ def test_deploy_errors_are_importable_from_swarmkit() -> None:
         assert getattr(swarmkit, name) is getattr(exceptions, name)
         assert name in swarmkit.__all__
         assert name in (exceptions.__doc__ or "")
+
+
+def test_a_second_current_task_swarm_leaves_in_a_slot_does_not_hold_the_wait() -> None:
+    # What Swarm left after a start-first update on this engine (see
+    # docs/e2e.md): an old task died while its replacement started, the
+    # restart policy replaced it with a task of the current spec, and the
+    # updater stopped neither. Recorded "updated", with slot 1's task twice.
+    app = service("updated", "app")
+    current = tasks("updated", "app")
+    twin = EngineTask.parse({**current[0].raw, "ID": "surplus-task"})
+    with_surplus = [*current, twin]
+    assert len({t.slot for t in with_surplus}) == 2 and len(with_surplus) == 3
+    assert settled(app, with_surplus, desired=2, healthy=3)
+    # Two current tasks in one slot and none in the other are not enough.
+    assert not settled(app, [current[0], twin], desired=2, healthy=2)
+    # A task of an earlier spec still meant to run holds it: Swarm is not done.
+    old = tasks("created", "app")[0]
+    assert not settled(app, [*current, old], desired=2, healthy=3)
