@@ -14,10 +14,16 @@ from swarmkit._version import __version__
 
 if TYPE_CHECKING:
     from swarmkit.exceptions import (
+        DeployError,
+        DeployFailedError,
+        DockerCLIError,
+        EngineError,
         EnvFileError,
         InterpolationError,
+        MissingExtraError,
         StackError,
         StackFileError,
+        StackNotFoundError,
         StackSyntaxError,
         StackValidationError,
         SwarmkitError,
@@ -33,13 +39,19 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DeployError",
+    "DeployFailedError",
+    "DockerCLIError",
+    "EngineError",
     "EnvFileError",
     "InterpolationError",
     "LintFinding",
+    "MissingExtraError",
     "Service",
     "Stack",
     "StackError",
     "StackFileError",
+    "StackNotFoundError",
     "StackSyntaxError",
     "StackValidationError",
     "SwarmkitError",
@@ -51,10 +63,16 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DeployError": "swarmkit.exceptions",
+    "DeployFailedError": "swarmkit.exceptions",
+    "DockerCLIError": "swarmkit.exceptions",
+    "EngineError": "swarmkit.exceptions",
     "EnvFileError": "swarmkit.exceptions",
     "InterpolationError": "swarmkit.exceptions",
+    "MissingExtraError": "swarmkit.exceptions",
     "StackError": "swarmkit.exceptions",
     "StackFileError": "swarmkit.exceptions",
+    "StackNotFoundError": "swarmkit.exceptions",
     "StackSyntaxError": "swarmkit.exceptions",
     "StackValidationError": "swarmkit.exceptions",
     "SwarmkitError": "swarmkit.exceptions",

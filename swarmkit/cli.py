@@ -136,12 +136,10 @@ def _cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _cmd_gc(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import connect, gc_stack
+    from swarmkit.deploy import connect, gc_stack, stack_services
 
     client = connect()
     # An unknown stack is an error, not an empty clean-up.
-    from swarmkit.deploy import stack_services
-
     stack_services(client, args.stack)
     for removed in gc_stack(client, args.stack, keep=args.keep, dry_run=args.dry_run):
         verb = "would remove" if args.dry_run else "removed"
@@ -272,12 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(failure.rstrip("\n") + "\n")
         sys.stderr.write(f"swarmkit: error: {exc}\n")
         return EXIT_FAILED
-    except ImportError as exc:
-        if "swarm-django[" not in str(exc):
-            raise
-        sys.stderr.write(f"swarmkit: error: {exc}\n")
-        return EXIT_BAD_INPUT
-    except SwarmkitError as exc:
+    except SwarmkitError as exc:  # MissingExtraError too: a missing extra is the environment
         sys.stderr.write(f"swarmkit: error: {exc}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

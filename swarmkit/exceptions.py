@@ -19,9 +19,13 @@
     │   └── SecretValueError       its cast refused it (``.source``)
     ├── CronError                  a cron job is misdefined (``.job``)
     │   └── CronScheduleError      not a cron expression of five or six fields
+    ├── MissingExtraError          an extra is not installed (also ``ImportError``;
+    │                              ``.extra``): ``pip install 'swarm-django[<extra>]'``
     └── DeployError                talking to a swarm went wrong (``swarmkit.deploy``)
         ├── EngineError            no engine answers, or it is not a swarm manager
         ├── StackNotFoundError     no service carries the stack's label (``.stack``)
+        ├── DockerCLIError         the docker CLI refused (``.command``,
+        │                          ``.exit_code``, ``.stderr``)
         └── DeployFailedError      the stack did not converge: rolled back, paused
                                    or timed out (``.failures``); the CLI exits 1
 
@@ -32,14 +36,18 @@ with the parts it knows. The CLI prints exactly that and exits 2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "CronError",
     "CronScheduleError",
     "DeployError",
     "DeployFailedError",
+    "DockerCLIError",
     "EngineError",
     "EnvFileError",
     "InterpolationError",
+    "MissingExtraError",
     "StackError",
     "StackFileError",
     "StackNotFoundError",
@@ -164,6 +172,22 @@ class CronScheduleError(CronError):
     """A schedule is not a cron expression of five fields (or six, seconds last)."""
 
 
+class MissingExtraError(SwarmkitError, ImportError):
+    """A part of swarmkit needs an extra that is not installed (``extra`` names it).
+
+    Also an ``ImportError``, so that ``import swarmkit.deploy`` fails as an
+    import does; the CLI catches it by type and exits 2.
+    """
+
+    def __init__(self, module: str, extra: str, needs: str) -> None:
+        super().__init__(
+            f"{module} needs {needs}",
+            hint=f"install it with pip install 'swarm-django[{extra}]'",
+        )
+        self.module = module
+        self.extra = extra
+
+
 class DeployError(SwarmkitError):
     """Deploying to, or reading from, a swarm went wrong."""
 
@@ -178,6 +202,25 @@ class StackNotFoundError(DeployError):
     def __init__(self, stack: str, *, hint: str | None = None) -> None:
         super().__init__(f"no stack named {stack!r} on this swarm", hint=hint)
         self.stack = stack
+
+
+class DockerCLIError(DeployError):
+    """The docker CLI exited non-zero (or could not start).
+
+    ``command`` is the argument list, ``exit_code`` its exit code (``None``
+    when it did not start) and ``stderr`` what it printed; ``str()`` is one
+    line with the subcommand and the CLI's own words.
+    """
+
+    def __init__(self, command: Sequence[str], exit_code: int | None, stderr: str) -> None:
+        words = " ".join(stderr.split())
+        # "docker stack deploy mystack", "docker service rollback mystack_app"
+        what = " ".join(["docker", *command[1:3], *command[-1:]])
+        detail = words or (f"exit code {exit_code}" if exit_code is not None else "did not start")
+        super().__init__(f"{what} failed: {detail}")
+        self.command = tuple(command)
+        self.exit_code = exit_code
+        self.stderr = stderr
 
 
 class DeployFailedError(DeployError):

@@ -11,27 +11,32 @@ as the docker CLI does (``ssh://user@manager`` included)::
 
 from __future__ import annotations
 
+from swarmkit.exceptions import MissingExtraError
+
 try:
     import docker  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "swarmkit.deploy needs the docker SDK: pip install 'swarm-django[deploy]'"
-    ) from exc
+    raise MissingExtraError("swarmkit.deploy", "deploy", "the docker SDK") from exc
 
 from swarmkit.deploy.deploy import deploy_stack, render_for_deploy
-from swarmkit.deploy.engine import STACK_LABEL, connect, stack_services
+from swarmkit.deploy.docker_cli import run_docker
+from swarmkit.deploy.engine import connect, stack_services
 from swarmkit.deploy.gc import Removed, gc_stack
 from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
+from swarmkit.deploy.models import STACK_LABEL, Before, EngineService, EngineTask, UpdateStatus
 from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
-from swarmkit.deploy.wait import Before, failure_report, snapshot, wait_for_stack
+from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
 
 __all__ = [
     "STACK_LABEL",
     "Before",
+    "EngineService",
+    "EngineTask",
     "LogLine",
     "Removed",
     "ServiceStatus",
+    "UpdateStatus",
     "connect",
     "deploy_stack",
     "failure_report",
@@ -42,6 +47,7 @@ __all__ = [
     "render_for_deploy",
     "rollback_companions",
     "rollback_stack",
+    "run_docker",
     "service_lines",
     "service_status",
     "snapshot",

@@ -8,16 +8,15 @@ Swarm's own update and rollback policies apply.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 
 import docker
 
+from swarmkit.deploy.docker_cli import docker_cli_path, run_docker
+from swarmkit.deploy.rollback import rollback_companions
 from swarmkit.deploy.status import ServiceStatus
 from swarmkit.deploy.wait import snapshot, wait_for_stack
-from swarmkit.exceptions import DeployError, DeployFailedError, EngineError
+from swarmkit.exceptions import DeployError, DeployFailedError
 
 __all__ = ["deploy_stack", "render_for_deploy"]
 
@@ -51,17 +50,16 @@ def deploy_stack(
     update, or ``timeout`` passes; after a rollback by Swarm the other
     services this deploy changed are rolled back too (see
     :func:`~swarmkit.deploy.rollback.rollback_companions`), so the whole
-    release goes; :class:`DeployError` when the docker CLI
-    refuses the stack. Returns the final status of each service (empty
+    release goes; :class:`~swarmkit.exceptions.DockerCLIError` when the
+    docker CLI refuses the stack. Returns the final status of each service (empty
     without waiting).
     """
     if resolve_image not in RESOLVE_IMAGE:
         raise DeployError(f"--resolve-image must be one of {', '.join(RESOLVE_IMAGE)}")
     text = render_for_deploy(files, stack, env_file=env_file)
     before = snapshot(client, stack)
-    cli = docker_cli or _docker_cli()
+    cli = docker_cli or docker_cli_path()
     command = [
-        cli,
         "stack",
         "deploy",
         "--with-registry-auth",
@@ -73,19 +71,12 @@ def deploy_stack(
     if prune:
         command.append("--prune")
     command.append(stack)
-    result = subprocess.run(
-        command, input=text, capture_output=True, text=True, check=False, env=os.environ.copy()
-    )
-    if result.returncode != 0:
-        message = " ".join(result.stderr.split()) or f"exit code {result.returncode}"
-        raise DeployError(f"docker stack deploy {stack} failed: {message}")
+    run_docker(command, stdin=text, docker_cli=cli)
     if not wait:
         return []
     try:
         return wait_for_stack(client, stack, before, timeout=timeout, poll=poll, progress=progress)
     except DeployFailedError as failed:
-        from swarmkit.deploy.rollback import rollback_companions
-
         try:
             companions = rollback_companions(
                 client, stack, before, timeout=timeout, poll=poll, docker_cli=cli
@@ -104,13 +95,3 @@ def deploy_stack(
             failures=failed.failures,
             hint=failed.hint,
         ) from failed
-
-
-def _docker_cli() -> str:
-    path = os.environ.get("SWARMKIT_DOCKER") or shutil.which("docker")
-    if not path:
-        raise EngineError(
-            "the docker CLI is not on PATH",
-            hint="install the docker client; swarmkit deploy runs docker stack deploy",
-        )
-    return path

@@ -14,12 +14,10 @@ from typing import Any
 import docker
 import docker.errors
 
+from swarmkit.deploy.models import STACK_LABEL
 from swarmkit.exceptions import EngineError, StackNotFoundError
 
-__all__ = ["STACK_LABEL", "connect", "sortable_time", "stack_services"]
-
-#: The label ``docker stack deploy`` puts on every object of a stack.
-STACK_LABEL = "com.docker.stack.namespace"
+__all__ = ["connect", "stack_services"]
 
 
 def connect(*, timeout: int = 60) -> docker.DockerClient:
@@ -67,17 +65,3 @@ def stack_services(client: docker.DockerClient, stack: str) -> list[Any]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def sortable_time(timestamp: str) -> str:
-    """An engine timestamp with nine decimals, so that string order is time order.
-
-    The engine writes RFC 3339 with nanoseconds and trailing zeros trimmed:
-    ``...:06.5Z`` would sort after ``...:06.51Z``. Anything else is returned as is.
-    """
-    if not timestamp.endswith("Z"):
-        return timestamp
-    whole, _, fraction = timestamp[:-1].partition(".")
-    if fraction and not fraction.isdigit():
-        return timestamp
-    return f"{whole}.{fraction.ljust(9, '0')}Z"

@@ -15,10 +15,13 @@ from typing import Any
 import docker
 import docker.errors
 
-from swarmkit.deploy.engine import STACK_LABEL
-from swarmkit.exceptions import EngineError
+from swarmkit.deploy.models import STACK_LABEL, EngineService
+from swarmkit.exceptions import DeployError, EngineError
 
-__all__ = ["Removed", "gc_stack"]
+__all__ = ["MAX_KEEP", "Removed", "gc_stack"]
+
+#: The most unused objects of one name ``keep`` may ask for.
+MAX_KEEP = 1000
 
 _HASHED = re.compile(r"^(?P<base>.+)_[0-9a-f]{12}$")
 
@@ -39,8 +42,11 @@ def gc_stack(
     Keeps, for each base name, the newest ``keep`` unused ones (by creation
     time). Returns what was removed, sorted by kind and name.
     """
-    if keep < 0:
-        raise ValueError("keep must be 0 or more")
+    if not 0 <= keep <= MAX_KEEP:
+        raise DeployError(
+            f"--keep must be between 0 and {MAX_KEEP}, not {keep}",
+            hint="it is the number of unused configs and secrets of each name to keep",
+        )
     used_configs, used_secrets = _used(client)
     label = {"label": f"{STACK_LABEL}={stack}"}
     removed: list[Removed] = []
@@ -67,9 +73,10 @@ def _used(client: docker.DockerClient) -> tuple[set[str], set[str]]:
     # too: `swarmkit rollback` (and Swarm's automatic rollback) returns to it.
     configs: set[str] = set()
     secrets: set[str] = set()
-    for service in client.services.list():
-        for spec in (service.attrs["Spec"], service.attrs.get("PreviousSpec") or {}):
-            container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+    for sdk_service in client.services.list():
+        service = EngineService.parse(sdk_service.attrs)
+        for template in (service.task_template, service.previous_task_template or {}):
+            container = template.get("ContainerSpec") or {}
             configs.update(str(c["ConfigID"]) for c in container.get("Configs") or ())
             secrets.update(str(s["SecretID"]) for s in container.get("Secrets") or ())
     return configs, secrets

@@ -16,7 +16,9 @@ from typing import Any
 
 import docker
 
-from swarmkit.deploy.engine import sortable_time, stack_services
+from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.models import EngineTask, sortable_time
+from swarmkit.exceptions import DeployError
 
 __all__ = ["LogLine", "follow_logs", "format_line", "service_lines", "stack_logs"]
 
@@ -83,8 +85,6 @@ def follow_logs(
 
 
 def _selected(client: docker.DockerClient, stack: str, service: str | None) -> list[Any]:
-    from swarmkit.exceptions import DeployError
-
     services = stack_services(client, stack)
     if service is None:
         return services
@@ -131,11 +131,7 @@ def service_lines(
     # Task by task: the engine's service-wide stream waits for every task of
     # the service, and never ends when one of them never got a container (a
     # task shut down before it started, as a rollback leaves them).
-    started = [
-        str(task["ID"])
-        for task in service.tasks()
-        if task["Status"].get("ContainerStatus", {}).get("ContainerID")
-    ]
+    started = [task.id for task in map(EngineTask.parse, service.tasks()) if task.container_id]
     per_task = [
         sorted(_lines(_task_logs(client, task_id, options), name, slots, service))
         for task_id in started
@@ -166,11 +162,7 @@ def _lines(
 
 
 def _task_names(service: Any) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for task in service.tasks():
-        slot = task.get("Slot")
-        names[str(task["ID"])] = str(slot) if slot else str(task.get("NodeID", ""))[:12]
-    return names
+    return {task.id: task.label for task in map(EngineTask.parse, service.tasks())}
 
 
 def _parse(raw: str, name: str, slots: dict[str, str], service: Any) -> LogLine:

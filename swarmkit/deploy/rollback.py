@@ -7,16 +7,17 @@ as after a deploy, with a completed rollback as the goal.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
 import docker
 
-from swarmkit.deploy.deploy import _docker_cli
+from swarmkit.deploy.docker_cli import run_docker
 from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.models import Before, EngineService
+from swarmkit.deploy.state import companions_to_roll_back, rollback_targets
 from swarmkit.deploy.status import ServiceStatus
-from swarmkit.deploy.wait import Before, snapshot, wait_for_stack
+from swarmkit.deploy.wait import snapshot, wait_for_stack
 from swarmkit.exceptions import DeployError
 
 __all__ = ["rollback_companions", "rollback_stack"]
@@ -44,12 +45,7 @@ def rollback_stack(
         services = [s for s in services if s.name in (service, f"{stack}_{service}")]
         if not services:
             raise DeployError(f"stack {stack!r} has no service {service!r}")
-    targets = [
-        s
-        for s in services
-        if _changed(s.attrs)
-        and not str((s.attrs.get("UpdateStatus") or {}).get("State", "")).startswith("rollback")
-    ]
+    targets = rollback_targets([EngineService.parse(s.attrs) for s in services])
     if not targets:
         raise DeployError(
             f"nothing to roll back in stack {stack!r}: no service's previous spec differs "
@@ -57,7 +53,7 @@ def rollback_stack(
             hint="Swarm keeps one previous spec per service; deploy the release you want",
         )
     before = snapshot(client, stack)
-    _request_rollbacks(targets, docker_cli)
+    _request_rollbacks([t.name for t in targets], docker_cli)
     return wait_for_stack(
         client, stack, before, timeout=timeout, poll=poll, progress=progress, rolling_back=True
     )
@@ -83,51 +79,17 @@ def rollback_companions(
     rolled back since ``before`` (a timeout or a paused update is left to
     the operator).
     """
-    services = stack_services(client, stack)
-    states = {str(s.name): (s.attrs.get("UpdateStatus") or {}) for s in services}
-    rolled_back = [
-        name
-        for name, update in states.items()
-        if str(update.get("State", "")).startswith("rollback")
-        and name in before
-        and (update.get("State"), update.get("StartedAt"))
-        != (before[name].update_state, before[name].update_started)
-    ]
-    if not rolled_back:
-        return []
-    companions = [
-        s
-        for s in services
-        if str(s.name) in before
-        and str(s.name) not in rolled_back
-        and s.attrs["Version"]["Index"] != before[str(s.name)].version
-        and _changed(s.attrs)
-    ]
+    services: list[Any] = stack_services(client, stack)
+    companions = companions_to_roll_back([EngineService.parse(s.attrs) for s in services], before)
     if not companions:
         return []
     now = snapshot(client, stack)
-    _request_rollbacks(companions, docker_cli)
+    names = [c.name for c in companions]
+    _request_rollbacks(names, docker_cli)
     wait_for_stack(client, stack, now, timeout=timeout, poll=poll, rolling_back=True)
-    return [str(s.name) for s in companions]
+    return names
 
 
-def _changed(attrs: dict[str, Any]) -> bool:
-    """Whether the service's tasks would change if it went back to its previous spec."""
-    previous = attrs.get("PreviousSpec")
-    if not previous:
-        return False
-    return bool(previous.get("TaskTemplate") != attrs["Spec"].get("TaskTemplate"))
-
-
-def _request_rollbacks(services: list[Any], docker_cli: str | None) -> None:
-    cli = docker_cli or _docker_cli()
-    for target in services:
-        result = subprocess.run(
-            [cli, "service", "rollback", "--detach", "--quiet", str(target.name)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            message = " ".join(result.stderr.split()) or f"exit code {result.returncode}"
-            raise DeployError(f"docker service rollback {target.name} failed: {message}")
+def _request_rollbacks(names: list[str], docker_cli: str | None) -> None:
+    for name in names:
+        run_docker(["service", "rollback", "--detach", "--quiet", name], docker_cli=docker_cli)

@@ -8,10 +8,17 @@ from typing import Any
 import docker
 
 from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.models import EngineService, EngineTask
+from swarmkit.deploy.state import STEADY_STATES
 
-__all__ = ["ServiceStatus", "format_status", "service_status", "stack_status"]
-
-STEADY_STATES = frozenset({"", "completed", "rollback_completed"})
+__all__ = [
+    "ServiceStatus",
+    "format_status",
+    "running_tasks",
+    "service_status",
+    "stack_status",
+    "status_of",
+]
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,14 @@ class ServiceStatus:
         A completed rollback is a steady state (the previous spec runs in
         full), so it counts; the ``UPDATE`` column of ``swarmkit status``
         still shows it, and ``swarmkit deploy`` fails on one it caused.
+        More running tasks than desired count too (``4/2``): Swarm can leave
+        a second task of the current spec in a slot after a start-first
+        update (see :func:`swarmkit.deploy.state.settled`), until the next one.
         """
         return (
             self.desired is not None
-            and self.running == self.desired
-            and self.healthy == self.desired
+            and self.running >= self.desired
+            and self.healthy >= self.desired
             and self.update_state in STEADY_STATES
         )
 
@@ -58,42 +68,41 @@ def stack_status(client: docker.DockerClient, stack: str) -> list[ServiceStatus]
 def service_status(client: docker.DockerClient, service: Any) -> ServiceStatus:
     """The status of one docker SDK ``Service``."""
     service.reload()
-    attrs: dict[str, Any] = service.attrs
-    spec = attrs["Spec"]
-    image = str(spec["TaskTemplate"]["ContainerSpec"]["Image"]).split("@", 1)[0]
-    mode_spec = spec.get("Mode", {})
-    tasks = service.tasks(filters={"desired-state": "running"})
-    running = [t for t in tasks if t["Status"]["State"] == "running"]
-    desired: int | None
-    if "Replicated" in mode_spec:
-        mode, desired = "replicated", int(mode_spec["Replicated"].get("Replicas", 1))
-    else:
-        mode = "global"
-        desired = len(tasks) if tasks else None
-    healthy = sum(1 for t in running if _is_healthy(client, t))
-    update = attrs.get("UpdateStatus") or {}
+    return status_of(client, EngineService.parse(service.attrs), running_tasks(service))
+
+
+def running_tasks(service: Any) -> list[EngineTask]:
+    """The tasks of an SDK ``Service`` whose desired state is running."""
+    return [EngineTask.parse(t) for t in service.tasks(filters={"desired-state": "running"})]
+
+
+def status_of(
+    client: docker.DockerClient, service: EngineService, tasks: list[EngineTask]
+) -> ServiceStatus:
+    """The row of ``service``, whose desired-running tasks are ``tasks``."""
+    running = [t for t in tasks if t.is_running]
+    desired = service.replicas if service.replicas is not None else (len(tasks) or None)
     return ServiceStatus(
-        name=str(spec["Name"]),
-        image=image,
-        mode=mode,
+        name=service.name,
+        image=service.image,
+        mode=service.mode,
         running=len(running),
         desired=desired,
-        healthy=healthy,
-        update_state=str(update.get("State", "")),
-        update_message=str(update.get("Message", "")),
+        healthy=sum(1 for t in running if _is_healthy(client, t)),
+        update_state=service.update.state,
+        update_message=service.update.message,
     )
 
 
-def _is_healthy(client: docker.DockerClient, task: dict[str, Any]) -> bool:
+def _is_healthy(client: docker.DockerClient, task: EngineTask) -> bool:
     # Swarm records no health in the task; only the container knows. A
     # container on another node cannot be inspected from the manager: its
     # task counts as healthy once running, since Swarm only marks a task
     # running after its healthcheck passed when it has one.
-    container_id = task["Status"].get("ContainerStatus", {}).get("ContainerID")
-    if not container_id:
+    if not task.container_id:
         return False
     try:
-        container = client.api.inspect_container(container_id)
+        container = client.api.inspect_container(task.container_id)
     except docker.errors.NotFound:
         return True
     health = container.get("State", {}).get("Health")

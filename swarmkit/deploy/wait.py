@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import docker
 
-from swarmkit.deploy.engine import sortable_time, stack_services
-from swarmkit.deploy.status import ServiceStatus, service_status
+from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.models import Before, EngineService, EngineTask
+from swarmkit.deploy.state import extra_tasks, outcome, settled
+from swarmkit.deploy.status import ServiceStatus, running_tasks, status_of
 from swarmkit.exceptions import DeployFailedError, StackNotFoundError
 
 __all__ = ["Before", "failure_report", "snapshot", "wait_for_stack"]
-
-FAILED_STATES = frozenset({"rollback_started", "rollback_paused", "rollback_completed", "paused"})
-ROLLBACK_FAILED_STATES = frozenset({"rollback_paused", "paused"})
-
-
-@dataclass(frozen=True)
-class Before:
-    """A service as it was before the deploy."""
-
-    version: int
-    update_state: str
-    update_started: str
 
 
 def snapshot(client: docker.DockerClient, stack: str) -> dict[str, Before]:
@@ -40,16 +29,7 @@ def snapshot(client: docker.DockerClient, stack: str) -> dict[str, Before]:
         services = stack_services(client, stack)
     except StackNotFoundError:
         return {}
-    return {str(s.name): _before(s.attrs) for s in services}
-
-
-def _before(attrs: dict[str, Any]) -> Before:
-    update = attrs.get("UpdateStatus") or {}
-    return Before(
-        version=int(attrs["Version"]["Index"]),
-        update_state=str(update.get("State", "")),
-        update_started=str(update.get("StartedAt", "")),
-    )
+    return {str(s.name): Before.of(EngineService.parse(s.attrs)) for s in services}
 
 
 def wait_for_stack(
@@ -69,22 +49,25 @@ def wait_for_stack(
     With ``rolling_back`` (after a requested rollback) a completed rollback
     is the goal and only a paused one fails.
     """
-    failed_states = ROLLBACK_FAILED_STATES if rolling_back else FAILED_STATES
-    busy_states = ("rollback_started",) if rolling_back else ("updating",)
     deadline = time.monotonic() + timeout
     while True:
-        services = stack_services(client, stack)
+        sdk_services = stack_services(client, stack)
         rows: list[ServiceStatus] = []
         failed: list[tuple[Any, str]] = []
-        pending = False
-        for service in services:
-            row = service_status(client, service)
+        late: list[tuple[Any, ServiceStatus, str]] = []
+        for sdk_service in sdk_services:
+            service = EngineService.parse(sdk_service.attrs)
+            tasks = running_tasks(sdk_service)
+            row = status_of(client, service, tasks)
             rows.append(row)
-            state = _new_state(service.attrs, before.get(row.name))
-            if state in failed_states:
-                failed.append((service, f"update {state}: {row.update_message}".rstrip(": ")))
-            elif state in busy_states or not _settled(client, service, row):
-                pending = True
+            verdict = outcome(service, before.get(row.name), rolling_back=rolling_back)
+            if verdict == "failed":
+                why = f"update {service.update.state}: {row.update_message}".rstrip(": ")
+                failed.append((sdk_service, why))
+            elif verdict == "busy" or not settled(
+                service, tasks, desired=row.desired, healthy=row.healthy
+            ):
+                late.append((sdk_service, row, _lateness(service, tasks, row)))
         if progress is not None:
             progress(rows)
         if failed:
@@ -93,49 +76,29 @@ def wait_for_stack(
                 + ", ".join(f"{s.name} {why}" for s, why in failed),
                 failures=tuple(failure_report(client, s, why) for s, why in failed),
             )
-        if not pending:
+        if not late:
             return rows
         if time.monotonic() > deadline:
-            late = [
-                (s, "timed out") for s, r in zip(services, rows, strict=True) if not r.converged
-            ]
             raise DeployFailedError(
                 f"stack {stack} did not converge within {timeout:g}s: "
-                + ", ".join(
-                    f"{r.name} {r.running}/{r.desired} running" for r in rows if not r.converged
-                ),
-                failures=tuple(failure_report(client, s, why) for s, why in late),
+                + ", ".join(f"{r.name} {why}" for _, r, why in late),
+                failures=tuple(failure_report(client, s, "timed out") for s, _, _ in late),
                 hint="swarmkit status and swarmkit logs show more",
             )
         time.sleep(poll)
 
 
-def _new_state(attrs: dict[str, Any], old: Before | None) -> str:
-    """The update state if this deploy caused it, else ``""``."""
-    now = _before(attrs)
-    if old is not None and (now.update_state, now.update_started) == (
-        old.update_state,
-        old.update_started,
-    ):
-        return ""
-    return now.update_state
-
-
-def _settled(client: docker.DockerClient, service: Any, row: ServiceStatus) -> bool:
-    # Right after an update the old tasks still run, healthy, in full number:
-    # only tasks made from the current spec count.
-    if row.desired is None or row.healthy < row.desired:
-        return False
-    spec = service.attrs["Spec"]["TaskTemplate"]
-    wanted = (spec.get("ContainerSpec"), spec.get("ForceUpdate", 0))
-    tasks = service.tasks(filters={"desired-state": "running"})
-    current = [
-        t
-        for t in tasks
-        if (t["Spec"].get("ContainerSpec"), t["Spec"].get("ForceUpdate", 0)) == wanted
-        and t["Status"]["State"] == "running"
-    ]
-    return len(current) >= row.desired and len(tasks) == row.desired
+def _lateness(service: EngineService, tasks: list[EngineTask], row: ServiceStatus) -> str:
+    """What a service still waits for, for the timeout message."""
+    desired = "?" if row.desired is None else str(row.desired)
+    text = f"{row.running}/{desired} running"
+    if service.update.state:
+        text += f" ({service.update.state})"
+    extra = extra_tasks(service, tasks)
+    if extra:
+        slots = ", ".join(sorted({t.label for t in extra}))
+        text += f", slot {slots} still runs a task of an earlier spec"
+    return text
 
 
 def failure_report(client: docker.DockerClient, service: Any, why: str, *, lines: int = 10) -> str:
@@ -145,39 +108,34 @@ def failure_report(client: docker.DockerClient, service: Any, why: str, *, lines
     and a failed healthcheck's last output), then the last log lines of the
     newest failed one.
     """
-    stack = service.attrs["Spec"]["Labels"].get("com.docker.stack.namespace", "")
-    name = str(service.name).removeprefix(f"{stack}_")
+    parsed = EngineService.parse(service.attrs)
     # Tasks of earlier updates (an earlier broken release, say) tell nothing
     # about this one.
-    started = sortable_time(str((service.attrs.get("UpdateStatus") or {}).get("StartedAt", "")))
-    tasks = [t for t in service.tasks() if sortable_time(str(t.get("CreatedAt", ""))) >= started]
-    tasks.sort(key=lambda t: sortable_time(str(t.get("UpdatedAt", ""))), reverse=True)
+    started = parsed.update.started_at
+    tasks = [t for t in map(EngineTask.parse, service.tasks()) if t.created_at >= started]
+    tasks.sort(key=lambda t: t.updated_at, reverse=True)
     out = [f"{service.name}: {why}"]
     tail: list[str] = []
     for task in tasks[:5]:
-        status = task["Status"]
-        if status["State"] in ("running", "new", "pending", "assigned", "accepted", "starting"):
+        if not task.has_stopped:
             continue
-        container = status.get("ContainerStatus", {})
-        code = container.get("ExitCode")
-        err = status.get("Err") or status.get("Message", "")
-        probe = _failed_probe(client, container)
+        probe = _failed_probe(client, task.container_id)
+        code = task.exit_code
         out.append(
-            f"  task {task['ID'][:12]} slot {task.get('Slot', '-')}: {status['State']}"
-            f"{f' (exit code {code})' if code is not None else ''}: {err}"
+            f"  task {task.id[:12]} slot {task.slot or '-'}: {task.state}"
+            f"{f' (exit code {code})' if code is not None else ''}: {task.error}"
             f"{f'; unhealthy, last probe: {probe}' if probe is not None else ''}"
         )
-        failed = status["State"] in ("failed", "rejected") or bool(code) or probe is not None
+        failed = task.state in ("failed", "rejected") or bool(code) or probe is not None
         if failed and not tail:
             # The failed task's own last words, from its container: the
             # engine's service-logs stream can hang with a tail on a busy service.
-            label = f"{name}.{task.get('Slot') or str(task.get('NodeID', ''))[:12]}"
-            tail = [f"  {label} | {line}" for line in _last_lines(client, container, lines)]
+            label = f"{parsed.short_name}.{task.label}"
+            tail = [f"  {label} | {line}" for line in _last_lines(client, task.container_id, lines)]
     return "\n".join(out + tail)
 
 
-def _inspect(client: docker.DockerClient, container: dict[str, Any]) -> dict[str, Any] | None:
-    container_id = container.get("ContainerID")
+def _inspect(client: docker.DockerClient, container_id: str) -> dict[str, Any] | None:
     if not container_id:
         return None
     try:
@@ -187,9 +145,9 @@ def _inspect(client: docker.DockerClient, container: dict[str, Any]) -> dict[str
     return found
 
 
-def _failed_probe(client: docker.DockerClient, container: dict[str, Any]) -> str | None:
+def _failed_probe(client: docker.DockerClient, container_id: str) -> str | None:
     """The last healthcheck output of a container that ended unhealthy, else ``None``."""
-    found = _inspect(client, container)
+    found = _inspect(client, container_id)
     health = (found or {}).get("State", {}).get("Health") or {}
     if health.get("Status") != "unhealthy":
         return None
@@ -198,11 +156,11 @@ def _failed_probe(client: docker.DockerClient, container: dict[str, Any]) -> str
     return output[:200] or f"exit code {probes[-1].get('ExitCode')}"
 
 
-def _last_lines(client: docker.DockerClient, container: dict[str, Any], lines: int) -> list[str]:
-    if _inspect(client, container) is None:
+def _last_lines(client: docker.DockerClient, container_id: str, lines: int) -> list[str]:
+    if _inspect(client, container_id) is None:
         return []
     try:
-        raw: bytes = client.api.logs(container["ContainerID"], stdout=True, stderr=True, tail=lines)
+        raw: bytes = client.api.logs(container_id, stdout=True, stderr=True, tail=lines)
     except docker.errors.APIError:
         return []
     return raw.decode("utf-8", "replace").splitlines()[-lines:]

@@ -16,12 +16,12 @@ Importing this package needs Django but not configured settings, so
 
 from __future__ import annotations
 
+from swarmkit.exceptions import MissingExtraError
+
 try:
     import django  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "swarmkit.django needs Django: install it with pip install 'swarm-django[django]'"
-    ) from exc
+    raise MissingExtraError("swarmkit.django", "django", "Django") from exc
 
 from swarmkit.django.secrets import (
     MissingSecretError,

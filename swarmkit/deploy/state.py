@@ -1,0 +1,115 @@
+"""What the engine's state means for a deploy: pure rules over the typed view.
+
+No engine call here: each rule takes :class:`~swarmkit.deploy.models.EngineService`
+and :class:`~swarmkit.deploy.models.EngineTask` values, so the tests run them on
+JSON recorded from a real engine (``tests/deploy/recorded/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from swarmkit.deploy.models import Before, EngineService, EngineTask
+
+__all__ = [
+    "FAILED_STATES",
+    "ROLLBACK_FAILED_STATES",
+    "STEADY_STATES",
+    "companions_to_roll_back",
+    "extra_tasks",
+    "outcome",
+    "rollback_targets",
+    "settled",
+]
+
+#: Update states after which a service runs its spec in full.
+STEADY_STATES = frozenset({"", "completed", "rollback_completed"})
+#: After a deploy: Swarm rolled the update back, or paused it.
+FAILED_STATES = frozenset({"rollback_started", "rollback_paused", "rollback_completed", "paused"})
+#: After a requested rollback: only a paused one failed.
+ROLLBACK_FAILED_STATES = frozenset({"rollback_paused", "paused"})
+
+
+def outcome(service: EngineService, before: Before | None, *, rolling_back: bool) -> str:
+    """``"failed"``, ``"busy"`` or ``""`` (Swarm is done, or did nothing new).
+
+    Only an update state new since ``before`` counts: one an earlier deploy
+    left is not this one's.
+    """
+    state = service.update_since(before)
+    if state in (ROLLBACK_FAILED_STATES if rolling_back else FAILED_STATES):
+        return "failed"
+    if state == ("rollback_started" if rolling_back else "updating"):
+        return "busy"
+    return ""
+
+
+def settled(
+    service: EngineService, tasks: Sequence[EngineTask], *, desired: int | None, healthy: int
+) -> bool:
+    """Every desired task runs, is healthy and was made from the current spec.
+
+    ``tasks`` are the tasks whose desired state is running. Right after an
+    update the old tasks still run, healthy, in full number: only tasks made
+    from the current spec count, in as many slots (nodes, for a global
+    service) as desired, and no task of an earlier spec may still be meant
+    to run.
+
+    A slot may hold two running tasks of the current spec once Swarm is
+    done: when an old task dies while its start-first replacement starts,
+    the restart policy replaces it with a second current one, and the
+    updater (which stops only the tasks the slot had when it began) leaves
+    both until the service's next update. That surplus does not hold the
+    wait; it would never go.
+    """
+    if desired is None or healthy < desired:
+        return False
+    if any(not t.built_from(service) for t in tasks):
+        return False
+    slots = {t.label for t in tasks if t.is_running}
+    return len(slots) >= desired
+
+
+def extra_tasks(service: EngineService, tasks: Sequence[EngineTask]) -> list[EngineTask]:
+    """Tasks of an earlier spec still meant to run in a slot that has a current one.
+
+    During a start-first update a slot has both for a moment; the timeout
+    message names them, since a slot that keeps both never settles.
+    """
+    current_slots = {t.slot for t in tasks if t.built_from(service) and t.slot is not None}
+    return [t for t in tasks if not t.built_from(service) and t.slot in current_slots]
+
+
+def rollback_targets(services: Sequence[EngineService]) -> list[EngineService]:
+    """The services ``swarmkit rollback`` rolls back.
+
+    One whose last change was itself a rollback stays: its previous spec is
+    the release that was rolled back, and a second rollback would bring it back.
+    """
+    return [s for s in services if s.rollback_changes_tasks and not s.update.is_rollback]
+
+
+def companions_to_roll_back(
+    services: Sequence[EngineService], before: Mapping[str, Before]
+) -> list[EngineService]:
+    """After Swarm rolled back part of a deploy, the rest of that deploy.
+
+    Empty unless a service's rollback is new since ``before``; then every
+    other service the deploy changed (new version, and a previous spec whose
+    tasks differ) that Swarm did not roll back itself.
+    """
+    rolled_back = {
+        s.name
+        for s in services
+        if s.name in before and s.update.is_rollback and s.update_since(before[s.name])
+    }
+    if not rolled_back:
+        return []
+    return [
+        s
+        for s in services
+        if s.name in before
+        and s.name not in rolled_back
+        and s.version != before[s.name].version
+        and s.rollback_changes_tasks
+    ]
