@@ -1,4 +1,4 @@
-"""The Python examples of docs/stack.md run as written, in order, on examples/.
+"""The examples of docs/stack.md (Python) and docs/cli.md (console) print what the pages show.
 
 A block followed by "prints" and a block must print exactly that block (its
 standard output, then the message of a ``sys.exit("...")``, as Python writes
@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import io
 import re
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,95 @@ def test_a_block_that_no_longer_prints_what_the_page_shows_fails_with_a_diff(
     with pytest.raises(pytest.fail.Exception, match=r"(?s)-start.*\+stop"):
         assert_prints(example, printed, "page.md")
     assert_prints(Example(1, example.code, "a\nstop\n", True), printed, "page.md")
+
+
+# docs/cli.md: the console sessions on examples/ run in-process and print what
+# the page shows (the page's checkout is /srv/mysite).
+
+
+def console_sessions(page: Path) -> list[list[tuple[str, str]]]:
+    """Each console block as (command, the output shown after it) pairs."""
+    sessions = []
+    for block in re.findall(r"```console\n(.*?)```", page.read_text(), flags=re.DOTALL):
+        steps: list[tuple[str, str]] = []
+        lines = block.splitlines()
+        index = 0
+        while index < len(lines):
+            command = lines[index][2:]
+            while command.endswith("\\"):
+                index += 1
+                command = command[:-1] + lines[index].strip()
+            index += 1
+            output = []
+            while index < len(lines) and not lines[index].startswith("$ "):
+                output.append(lines[index] + "\n")
+                index += 1
+            steps.append((command, "".join(output)))
+        sessions.append(steps)
+    return sessions
+
+
+def pipe(text: str, command: list[str]) -> str:
+    """The two filters the page uses: ``head -n N`` and ``grep -A N PATTERN``."""
+    lines = text.splitlines(keepends=True)
+    if command[:2] == ["head", "-n"]:
+        return "".join(lines[: int(command[2])])
+    assert command[0] == "grep" and command[1].startswith("-A"), command
+    after, pattern = int(command[1][2:]), re.compile(command[2])
+    keep = set()
+    for number, line in enumerate(lines):
+        if pattern.search(line):
+            keep.update(range(number, number + after + 1))
+    return "".join(line for number, line in enumerate(lines) if number in keep)
+
+
+def run_console_step(
+    command: str, status: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, int]:
+    from swarmkit.cli import main
+
+    if command == "echo $?":
+        return f"{status}\n", 0
+    words, *filters = [shlex.split(part) for part in command.split(" | ")]
+    with monkeypatch.context() as patch:
+        while "=" in words[0]:
+            name, value = words.pop(0).split("=", 1)
+            patch.setenv(name, value)
+        assert words[0] == "swarmkit", command
+        capsys.readouterr()
+        try:
+            status = main(words[1:])
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+    for words in filters:
+        out = pipe(out, words)
+    return (out + err).replace(str(ROOT), "/srv/mysite"), status
+
+
+def test_cli_page_sessions_print_what_the_page_shows(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    for name in ("IMAGE", "TAG", "DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    ran = 0
+    for steps in console_sessions(ROOT / "docs" / "cli.md"):
+        # Sessions on the examples only: the others need a project or an engine.
+        if not all("examples/" in c or c == "echo $?" for c, _ in steps):
+            continue
+        status = 0
+        for command, shown in steps:
+            printed, status = run_console_step(command, status, monkeypatch, capsys)
+            if printed != shown:
+                diff = "".join(
+                    difflib.unified_diff(
+                        shown.splitlines(keepends=True),
+                        printed.splitlines(keepends=True),
+                        "docs/cli.md",
+                        "what the command prints",
+                    )
+                )
+                pytest.fail(f"docs/cli.md: `$ {command}` prints something else:\n{diff}")
+            ran += 1
+    assert ran >= 10
