@@ -31,8 +31,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy swarmkit
 
+# Prints the slowest tests and the stage's time, so a slow newcomer shows up.
 unit: install
-	$(BIN)/pytest -q --ignore=tests/e2e
+	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --durations=15; rc=$$?; \
+	echo "=== unit tests took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # The suites that touch Django, again on the newest Django release.
 django-newest: $(NEWEST_VENV)/.installed

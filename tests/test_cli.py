@@ -1,11 +1,20 @@
-"""The ``swarmkit`` command, run as a user runs it: exit codes, stdout, one-line errors."""
+"""The ``swarmkit`` command: exit codes, stdout, one-line errors.
+
+The cases run in-process through ``swarmkit.cli.main(argv)`` (a subprocess per
+case cost a Python start-up each); the smoke tests at the end run the real
+console script and ``python -m swarmkit`` in a subprocess, as a user does.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,26 +32,59 @@ EXAMPLE_ENV = {
 }
 
 
+@dataclass(frozen=True)
+class Result:
+    """What one run of the command left: exit code, standard output and error."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
 def swarmkit(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "swarmkit", *args],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """Run ``swarmkit ARGS`` in-process from the repository root, with only ``env`` set.
+
+    The example variables are removed from the environment first, so a case
+    sees exactly the variables it passes, as the subprocess did.
+    """
+    from swarmkit.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+        with monkeypatch.context() as patch:
+            patch.chdir(ROOT)
+            for name in EXAMPLE_ENV:
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((stdin or "").encode())))
+            capsys.readouterr()
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --version, usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+            out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def run_subprocess(*command: str) -> Result:
+    done = subprocess.run(
+        list(command),
         capture_output=True,
         text=True,
-        env=environment,
-        input=stdin,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
         check=False,
         cwd=ROOT,
+        timeout=60,
     )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def assert_one_line_error(result: Result, *words: str) -> None:
     assert result.returncode == 2, result
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -53,13 +95,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
         assert word in lines[0]
 
 
-def test_version() -> None:
+def test_version(swarmkit: Callable[..., Result]) -> None:
     result = swarmkit("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"swarmkit {__version__}"
 
 
-def test_config_matches_docker_stack_config() -> None:
+def test_config_matches_docker_stack_config(swarmkit: Callable[..., Result]) -> None:
     files = [EXAMPLES / "stack.yml", EXAMPLES / "stack.production.yml"]
     result = swarmkit("config", "-c", str(files[0]), "-c", str(files[1]), env=EXAMPLE_ENV)
     assert result.returncode == 0, result.stderr
@@ -68,7 +110,7 @@ def test_config_matches_docker_stack_config() -> None:
     assert load_yaml(result.stdout, "ours")[0] == load_yaml(cli.stdout, "docker")[0]
 
 
-def test_config_env_file_and_stdin(tmp_path: Path) -> None:
+def test_config_env_file_and_stdin(tmp_path: Path, swarmkit: Callable[..., Result]) -> None:
     result = swarmkit(
         "config",
         "-c",
@@ -81,7 +123,9 @@ def test_config_env_file_and_stdin(tmp_path: Path) -> None:
     assert "image: registry.example.com/team/mysite:3f2a9c1" in result.stdout
 
 
-def test_config_hash_names_is_content_addressed(tmp_path: Path) -> None:
+def test_config_hash_names_is_content_addressed(
+    tmp_path: Path, swarmkit: Callable[..., Result]
+) -> None:
     conf = tmp_path / "nginx.conf"
     stack = tmp_path / "stack.yml"
     stack.write_text(
@@ -120,14 +164,16 @@ def test_config_hash_names_is_content_addressed(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_input_is_one_line_exit_2(tmp_path: Path, text: str, words: list[str]) -> None:
+def test_bad_input_is_one_line_exit_2(
+    tmp_path: Path, text: str, words: list[str], swarmkit: Callable[..., Result]
+) -> None:
     path = tmp_path / "stack.yml"
     path.write_text(text)
     assert_one_line_error(swarmkit("config", "-c", str(path)), *words)
     assert_one_line_error(swarmkit("lint", "-c", str(path)), *words)
 
 
-def test_missing_file_and_usage_errors(tmp_path: Path) -> None:
+def test_missing_file_and_usage_errors(tmp_path: Path, swarmkit: Callable[..., Result]) -> None:
     assert_one_line_error(
         swarmkit("config", "-c", str(tmp_path / "nope.yml")), "nope.yml", "no such file"
     )
@@ -142,7 +188,7 @@ def test_missing_file_and_usage_errors(tmp_path: Path) -> None:
     )
 
 
-def test_lint_exit_codes_and_formats(tmp_path: Path) -> None:
+def test_lint_exit_codes_and_formats(tmp_path: Path, swarmkit: Callable[..., Result]) -> None:
     clean = swarmkit(
         "lint",
         "-c",
@@ -164,7 +210,9 @@ def test_lint_exit_codes_and_formats(tmp_path: Path) -> None:
     assert any(f["code"] == "SK101" and f["severity"] == "error" for f in findings)
 
 
-def test_config_output_file_is_written_whole(tmp_path: Path) -> None:
+def test_config_output_file_is_written_whole(
+    tmp_path: Path, swarmkit: Callable[..., Result]
+) -> None:
     out = tmp_path / "rendered.yml"
     out.write_text("old content\n")
     result = swarmkit("config", "-c", str(EXAMPLES / "stack.yml"), "-o", str(out), env=EXAMPLE_ENV)
@@ -186,3 +234,41 @@ def test_config_output_file_is_written_whole(tmp_path: Path) -> None:
         ),
         "cannot write",
     )
+
+
+# Smoke tests: the installed command and ``python -m swarmkit``, in a subprocess.
+
+
+def test_console_script_runs_and_prints_the_version() -> None:
+    script = shutil.which("swarmkit", path=str(Path(sys.executable).parent))
+    assert script is not None, "the swarmkit console script is not installed"
+    result = run_subprocess(script, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"swarmkit {__version__}"
+
+
+def test_python_dash_m_renders_the_example(tmp_path: Path) -> None:
+    (tmp_path / "vars.env").write_text("\n".join(f"{k}={v}" for k, v in EXAMPLE_ENV.items()))
+    result = run_subprocess(
+        sys.executable,
+        "-m",
+        "swarmkit",
+        "config",
+        "-c",
+        str(EXAMPLES / "stack.yml"),
+        "--env-file",
+        str(tmp_path / "vars.env"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "image: registry.example.com/team/mysite:3f2a9c1" in result.stdout
+
+
+def test_bad_input_in_a_real_process_is_one_line_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text('version: "3.8"\nservices:\n  app:\n    image: x\n    replicas: 2\n')
+    assert_one_line_error(
+        run_subprocess(sys.executable, "-m", "swarmkit", "lint", "-c", str(path)),
+        "stack.yml:5",
+        "unknown key",
+    )
+    assert_one_line_error(run_subprocess(sys.executable, "-m", "swarmkit"), "COMMAND")

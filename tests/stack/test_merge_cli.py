@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.stack.oracle import run_both, write_files
+from tests.stack.oracle import Outcome, run_both, write_files
 
 V = 'version: "3.13"\n'
 
@@ -236,12 +237,26 @@ def _env() -> dict[str, str]:
     return {"SET_IN_ENV": "from-env", "A": "env-a", "UNSET_LATER": ""}
 
 
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Outcome]:
+    """Each case's files run through both once, for the two tests that read the outcome."""
+    outcomes: dict[str, Outcome] = {}
+
+    def outcome_of(case: str) -> Outcome:
+        if case not in outcomes:
+            base, overlay = CASES[case]
+            root = tmp_path_factory.mktemp(case)
+            (root / "one.txt").write_text("one")
+            paths = write_files(root, {"base.yml": V + base, "overlay.yml": V + overlay})
+            outcomes[case] = run_both(paths, _env())
+        return outcomes[case]
+
+    return outcome_of
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_merge_matches_docker_stack_config(tmp_path: Path, case: str) -> None:
-    base, overlay = CASES[case]
-    (tmp_path / "one.txt").write_text("one")
-    paths = write_files(tmp_path, {"base.yml": V + base, "overlay.yml": V + overlay})
-    outcome = run_both(paths, _env())
+def test_merge_matches_docker_stack_config(merged: Callable[[str], Outcome], case: str) -> None:
+    outcome = merged(case)
     assert not outcome.cli_error, outcome.cli_error
     assert outcome.our_error is None, str(outcome.our_error)
     assert outcome.ours == outcome.cli
@@ -259,11 +274,11 @@ def test_refused_by_both(tmp_path: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_rendered_output_is_accepted_and_stable(tmp_path: Path, case: str) -> None:
-    base, overlay = CASES[case]
-    (tmp_path / "one.txt").write_text("one")
-    paths = write_files(tmp_path, {"base.yml": V + base, "overlay.yml": V + overlay})
-    first = run_both(paths, _env())
+def test_rendered_output_is_accepted_and_stable(
+    tmp_path: Path, merged: Callable[[str], Outcome], case: str
+) -> None:
+    first = merged(case)
+    assert first.rendered, "swarmkit rendered nothing"
     rendered = write_files(tmp_path / "out", {"rendered.yml": first.rendered})
     again = run_both(rendered, {})
     assert not again.cli_error, again.cli_error
