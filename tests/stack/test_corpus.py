@@ -23,24 +23,8 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 ENVIRON: dict[str, str] = json.loads((CORPUS / "environ.json").read_text())
 FILES = sorted(CORPUS.glob("*.yml"))
 
-# Files swarmkit does not yet read like the CLI; each reason names the defect.
-# strict: the test fails once the defect is fixed, so the mark comes off.
-KNOWN: dict[str, str] = {
-    "refuse-merge-key-twice.yml": (
-        "yamlio._Walker.build accepts `<<` twice in one mapping (flatten_mapping "
-        'merges both); the CLI refuses: mapping key "<<" already defined'
-    ),
-}
-
-
 def _cases() -> list[object]:
-    cases: list[object] = []
-    for path in FILES:
-        marks = []
-        if path.name in KNOWN:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN[path.name]))
-        cases.append(pytest.param(path, id=path.stem, marks=marks))
-    return cases
+    return [pytest.param(path, id=path.stem) for path in FILES]
 
 
 def test_the_corpus_has_both_kinds() -> None:
