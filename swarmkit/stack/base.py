@@ -9,9 +9,12 @@ data it returns is what ``docker stack config`` prints.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, PrivateAttr, model_validator
+
+from swarmkit.exceptions import StackValidationError
 
 __all__ = ["ExtensibleModel", "StackModel"]
 
@@ -51,8 +54,6 @@ class StackModel(BaseModel):
         """
         data: dict[str, Any] = {}
         for name, field in type(self).model_fields.items():
-            if name == "extensions":
-                continue
             value = getattr(self, name)
             if value is None:
                 continue
@@ -68,25 +69,64 @@ class StackModel(BaseModel):
         return data
 
 
+def _is_extension(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("x-")
+
+
 class ExtensibleModel(StackModel):
-    """A model that also keeps ``x-*`` extension keys, as the CLI does."""
+    """A model that also keeps ``x-*`` extension keys, as the CLI does.
 
-    extensions: dict[str, Any] = Field(default_factory=dict)
-    """The ``x-*`` keys of this object, as written."""
+    The keys are held in a private attribute, not in a field: a field would be
+    a key that input could set (``extensions: {cap_add: [...]}`` once rendered
+    as a service's own keys). From data, only ``x-*`` keys reach it; from
+    Python, ``extensions=`` too, and only ``x-*`` keys are taken.
+    """
 
-    @model_validator(mode="before")
+    _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, /, extensions: Mapping[str, Any] | None = None, **data: Any) -> None:
+        super().__init__(**data)
+        if extensions is not None:
+            self.extensions = {**self._extensions, **extensions}
+
+    # Validating data (model_validate, nested models) must not go through this
+    # __init__, or ``extensions`` would be a key again: pydantic's own marker
+    # tells it so (RootModel.__init__ carries the same).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """The ``x-*`` keys of this object, as written."""
+        return self._extensions
+
+    @extensions.setter
+    def extensions(self, value: Mapping[str, Any]) -> None:
+        if not isinstance(value, Mapping):
+            raise StackValidationError(
+                f"extensions must be a mapping of x-* keys, got {type(value).__name__}",
+                hint='e.g. {"x-swarmkit": {...}}',
+            )
+        for key in value:
+            if not _is_extension(key):
+                raise StackValidationError(
+                    f"extension key {key!r} does not start with 'x-'",
+                    loc=("extensions", str(key)),
+                    hint="only x-* keys are extensions; set other keys as fields",
+                )
+        self._extensions = dict(value)
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _collect_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(isinstance(k, str) and k.startswith("x-") for k in data):
-            data = dict(data)
-            extensions = dict(data.pop("extensions", None) or {})
-            for key in [k for k in data if isinstance(k, str) and k.startswith("x-")]:
-                extensions[key] = data.pop(key)
-            data["extensions"] = extensions
-        return data
+    def _collect_extensions(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not isinstance(data, dict):
+            return handler(data)
+        extensions = {k: v for k, v in data.items() if _is_extension(k)}
+        model = handler({k: v for k, v in data.items() if not _is_extension(k)})
+        model._extensions = extensions
+        return model
 
     def to_data(self) -> dict[str, Any]:
         data = super().to_data()
-        for key, value in sorted(self.extensions.items()):
+        for key, value in sorted(self._extensions.items()):
             data[key] = value
         return data

@@ -298,9 +298,14 @@ class Service(ExtensibleModel):
     def _distinct_ports(cls, value: list[PortConfig]) -> list[PortConfig]:
         # "80:80" and its long form are one port. The CLI keeps both and then
         # refuses its own output (ports must be unique); we keep the first.
+        # A set of field tuples, not `port in list` (pydantic __eq__ per
+        # pair): a 65,536-port range would otherwise take hours.
+        seen: set[tuple[str, int, int, str]] = set()
         distinct: list[PortConfig] = []
         for port in value:
-            if port not in distinct:
+            key = (port.mode, port.target, port.published, port.protocol)
+            if key not in seen:
+                seen.add(key)
                 distinct.append(port)
         return distinct
 

@@ -1,0 +1,139 @@
+"""Hostile input against the stack models: internal field names, big port ranges,
+and keys the docker CLI keeps that the models must not drop.
+
+Each case runs the real ``docker stack config`` too (tests/stack/oracle.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swarmkit.exceptions import StackValidationError
+from swarmkit.stack import Service, load_stack
+from tests.stack.docker_cli import docker_stack_config
+from tests.stack.oracle import run_both, write_files
+
+# Where a file could try to set the models' internal ``extensions`` field; the
+# line the key stands on is the 1-based line number in each text.
+_SOCKET = '["/var/run/docker.sock:/var/run/docker.sock"]'
+EXTENSIONS_HOLES = {
+    "service": (
+        "services:\n  app:\n    image: nginx:1.27\n"
+        f"    extensions: {{cap_add: [SYS_ADMIN], volumes: {_SOCKET}}}\n",
+        4,
+        "services.app.extensions",
+    ),
+    "service with an x- key too": (
+        "services:\n  app:\n    image: nginx:1.27\n    x-a: 1\n    extensions: [1]\n",
+        5,
+        "services.app.extensions",
+    ),
+    "top level": (
+        "services:\n  app:\n    image: nginx:1.27\n"
+        "extensions: {services: {app: {image: evil:1, privileged: true}}}\n",
+        4,
+        "extensions",
+    ),
+    "network": (
+        "services:\n  app: {image: 'nginx:1.27'}\n"
+        "networks:\n  n:\n    external: true\n    extensions: {driver: host}\n",
+        6,
+        "networks.n.extensions",
+    ),
+    "volume": (
+        "services:\n  app: {image: 'nginx:1.27'}\n"
+        "volumes:\n  v:\n    external: true\n    extensions: {driver: local}\n",
+        6,
+        "volumes.v.extensions",
+    ),
+    "secret": (
+        "services:\n  app: {image: 'nginx:1.27'}\n"
+        "secrets:\n  s:\n    external: true\n    extensions: {file: /etc/shadow}\n",
+        6,
+        "secrets.s.extensions",
+    ),
+    "config": (
+        "services:\n  app: {image: 'nginx:1.27'}\n"
+        "configs:\n  c:\n    external: true\n    extensions: {file: /etc/shadow}\n",
+        6,
+        "configs.c.extensions",
+    ),
+    # Ulimit.single is the model's name for the short form (`nofile: 10`).
+    "ulimit single": (
+        "services:\n  app:\n    image: nginx:1.27\n"
+        "    ulimits:\n      nofile: {single: 10, soft: 1, hard: 2}\n",
+        5,
+        "services.app.ulimits.nofile",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXTENSIONS_HOLES))
+def test_internal_field_names_are_refused_like_the_cli(tmp_path: Path, case: str) -> None:
+    text, line, key = EXTENSIONS_HOLES[case]
+    path = tmp_path / "stack.yml"
+    path.write_text('version: "3.8"\n' + text)
+    line += 1  # the version line
+
+    result = docker_stack_config([path])
+    assert result.returncode != 0, f"the docker CLI accepted it: {result.stdout}"
+
+    with pytest.raises(StackValidationError) as caught:
+        load_stack(path, environ={})
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: {key}"), message
+    assert "\n" not in message
+
+
+def test_extensions_from_python_take_only_x_keys() -> None:
+    service = Service(image="nginx:1.27", extensions={"x-swarmkit": {"lint-ignore": ["SK104"]}})
+    assert service.to_data() == {
+        "image": "nginx:1.27",
+        "x-swarmkit": {"lint-ignore": ["SK104"]},
+    }
+    with pytest.raises(StackValidationError, match="'cap_add' does not start with 'x-'"):
+        Service(image="nginx:1.27", extensions={"cap_add": ["SYS_ADMIN"]})
+    with pytest.raises(StackValidationError, match="does not start with 'x-'"):
+        service.extensions = {"privileged": True}
+    assert service.extensions == {"x-swarmkit": {"lint-ignore": ["SK104"]}}
+
+
+def test_x_keys_still_reach_the_rendered_stack(tmp_path: Path) -> None:
+    paths = write_files(
+        tmp_path,
+        {
+            "stack.yml": 'version: "3.8"\nx-top: {a: 1}\n'
+            "services:\n  app:\n    image: nginx:1.27\n    x-svc: [1, 2]\n"
+            "networks:\n  n: {external: true, x-net: n}\n"
+        },
+    )
+    outcome = run_both(paths)
+    outcome.assert_same()
+    assert outcome.ours["x-top"] == {"a": 1}
+    assert outcome.ours["services"]["app"]["x-svc"] == [1, 2]
+
+
+def test_port_ranges_deduplicate_in_the_clis_order(tmp_path: Path) -> None:
+    # A range, a repeat of part of it in short and long form, a UDP twin, a
+    # host range onto one port: the order and the survivors are the CLI's.
+    paths = write_files(
+        tmp_path,
+        {
+            "stack.yml": 'version: "3.8"\nservices:\n  app:\n    image: nginx:1.27\n'
+            "    ports:\n"
+            '      - "1-1500:1-1500"\n'
+            '      - "80:80"\n'
+            "      - {target: 80, published: 80, protocol: tcp, mode: ingress}\n"
+            '      - "80:80/udp"\n'
+            '      - "9000-9003:7000"\n'
+            '      - "1400-1600:1400-1600"\n'
+        },
+    )
+    outcome = run_both(paths)
+    outcome.assert_same()
+    ports = outcome.ours["services"]["app"]["ports"]
+    assert len(ports) == 1600 + 1 + 4
+    keys = [(p["target"], p.get("published", 0), p["protocol"]) for p in ports]
+    assert len(set(keys)) == len(keys)
