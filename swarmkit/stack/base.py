@@ -37,9 +37,26 @@ class StackModel(BaseModel):
         strict=True,
         validate_default=False,
         validate_assignment=True,
-        populate_by_name=True,
+        # Data (a file, a dict) names a field only by its YAML key; a Python
+        # name that differs from it (``cluster_spec`` for ``x-cluster-spec``)
+        # must not be a second way in. Keyword arguments take the Python
+        # names: __init__ below turns them into YAML keys.
+        populate_by_name=False,
         arbitrary_types_allowed=False,
     )
+
+    def __init__(self, /, **data: Any) -> None:
+        fields = type(self).model_fields
+        super().__init__(
+            **{
+                (fields[key].alias or key) if key in fields else key: value
+                for key, value in data.items()
+            }
+        )
+
+    # Only calls from Python go through __init__; model_validate and nested
+    # models do not (pydantic's own marker, which RootModel.__init__ carries).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     #: Fields rendered as strings (the CLI prints byte sizes quoted).
     _as_string: ClassVar[frozenset[str]] = frozenset()
@@ -89,9 +106,8 @@ class ExtensibleModel(StackModel):
         if extensions is not None:
             self.extensions = {**self._extensions, **extensions}
 
-    # Validating data (model_validate, nested models) must not go through this
-    # __init__, or ``extensions`` would be a key again: pydantic's own marker
-    # tells it so (RootModel.__init__ carries the same).
+    # Validating data must not go through this __init__, or ``extensions``
+    # would be a key again (see StackModel.__init__).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @property
@@ -120,8 +136,10 @@ class ExtensibleModel(StackModel):
     def _collect_extensions(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         if not isinstance(data, dict):
             return handler(data)
-        extensions = {k: v for k, v in data.items() if _is_extension(k)}
-        model = handler({k: v for k, v in data.items() if not _is_extension(k)})
+        # An x-* key that is a field's YAML key (a volume's x-cluster-spec) is the field.
+        fields = {field.alias for field in cls.model_fields.values() if field.alias}
+        extensions = {k: v for k, v in data.items() if _is_extension(k) and k not in fields}
+        model = handler({k: v for k, v in data.items() if k not in extensions})
         model._extensions = extensions
         return model
 

@@ -126,6 +126,7 @@ class VolumeOptions(StackModel):
     model_config = ConfigDict(extra="ignore")
 
     nocopy: bool = False
+    subpath: str = ""
 
 
 class VolumeTmpfsOptions(StackModel):

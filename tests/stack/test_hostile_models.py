@@ -12,6 +12,7 @@ import pytest
 
 from swarmkit.exceptions import StackValidationError
 from swarmkit.stack import Service, load_stack
+from swarmkit.stack.model import ClusterVolumeSpec, Volume
 from tests.stack.docker_cli import docker_stack_config
 from tests.stack.oracle import run_both, write_files
 
@@ -59,6 +60,12 @@ EXTENSIONS_HOLES = {
         "configs:\n  c:\n    external: true\n    extensions: {file: /etc/shadow}\n",
         6,
         "configs.c.extensions",
+    ),
+    # Volume.cluster_spec is the model's name for x-cluster-spec.
+    "volume cluster_spec": (
+        "services:\n  app: {image: 'nginx:1.27'}\nvolumes:\n  v:\n    cluster_spec: {group: g}\n",
+        5,
+        "volumes.v.cluster_spec",
     ),
     # Ulimit.single is the model's name for the short form (`nofile: 10`).
     "ulimit single": (
@@ -137,3 +144,84 @@ def test_port_ranges_deduplicate_in_the_clis_order(tmp_path: Path) -> None:
     assert len(ports) == 1600 + 1 + 4
     keys = [(p["target"], p.get("published", 0), p["protocol"]) for p in ports]
     assert len(set(keys)) == len(keys)
+
+
+CLUSTER_STACK = """\
+version: "3.13"
+services:
+  db:
+    image: postgres:16
+    volumes:
+      - type: cluster
+        source: group:pg
+        target: /var/lib/postgresql/data
+      - type: volume
+        source: cache
+        target: /cache
+        volume: {nocopy: true, subpath: db/cache}
+volumes:
+  cache: {}
+  pgdata:
+    driver: csi-local
+    x-cluster-spec:
+      group: pg
+      access_mode:
+        scope: multi
+        sharing: readonly
+        mount_volume: {fs_type: xfs, mount_flags: [noatime]}
+      accessibility_requirements:
+        requisite: [{segments: {zone: a}}, {segments: [rack=r1]}]
+        preferred: [{segments: {zone: b}}]
+      capacity_range: {required_bytes: 512M, limit_bytes: "2147483648"}
+      secrets: [{key: token, secret: csi}]
+      availability: drain
+      unread: dropped by the CLI too
+    x-other: dropped for a volume that is not external, as by the CLI
+  blocky:
+    x-cluster-spec: {access_mode: {block_volume: {}}}
+"""
+
+
+def test_cluster_volumes_and_subpath_are_kept_like_the_cli(tmp_path: Path) -> None:
+    outcome = run_both(write_files(tmp_path, {"stack.yml": CLUSTER_STACK}))
+    outcome.assert_same()
+    spec = outcome.ours["volumes"]["pgdata"]["x-cluster-spec"]
+    assert spec["capacity_range"] == {"required_bytes": "536870912", "limit_bytes": "2147483648"}
+    assert spec["accessibility_requirements"]["requisite"][1] == {"segments": {"rack": "r1"}}
+    assert outcome.ours["volumes"]["blocky"] == {
+        "x-cluster-spec": {"access_mode": {"block_volume": {}}}
+    }
+    assert outcome.ours["services"]["db"]["volumes"][1]["volume"]["subpath"] == "db/cache"
+    # and the rendered file loads back to the same data
+    again = tmp_path / "again.yml"
+    again.write_text(outcome.rendered)
+    assert load_stack(again, environ={}).to_data() == outcome.ours
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("external: true\n    x-cluster-spec: {group: g}", '"external" and "x-cluster-spec"'),
+        ("x-cluster-spec: {capacity_range: {limit_bytes: 2048}}", "must be a string"),
+        ("x-cluster-spec: {group: 5}", "string"),
+    ],
+)
+def test_bad_cluster_volumes_are_refused_like_the_cli(
+    tmp_path: Path, text: str, wanted: str
+) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        f'version: "3.13"\nservices:\n  app: {{image: "nginx:1.27"}}\nvolumes:\n  v:\n    {text}\n'
+    )
+    assert docker_stack_config([path]).returncode != 0
+    with pytest.raises(StackValidationError, match=wanted) as caught:
+        load_stack(path, environ={})
+    # The volume's line (5) or the key's inside it (6), and its key path.
+    message = str(caught.value)
+    assert message.startswith((f"{path}:5: volumes.v", f"{path}:6: volumes.v")), message
+
+
+def test_cluster_spec_from_python_by_its_python_name() -> None:
+    volume = Volume(cluster_spec=ClusterVolumeSpec(group="pg"))
+    assert volume.to_data() == {"x-cluster-spec": {"group": "pg"}}
+    assert Volume.model_validate({"x-cluster-spec": {"group": "pg"}}) == volume
