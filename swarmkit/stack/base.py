@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, PrivateAt
 
 from swarmkit.exceptions import StackValidationError
 
-__all__ = ["ExtensibleModel", "StackModel"]
+__all__ = ["ExtensibleModel", "OpenModel", "StackModel"]
 
 
 def _plain(value: Any) -> Any:
@@ -148,3 +148,56 @@ class ExtensibleModel(StackModel):
         for key, value in sorted(self._extensions.items()):
             data[key] = value
         return data
+
+
+# Runes other than ASCII letters that Go's strings.EqualFold folds onto them.
+_GO_FOLDS = {"\u017f": "s", "\u212a": "k"}
+
+
+def _go_equal_fold(key: str, name: str) -> bool:
+    # strings.EqualFold, for names made of ASCII letters and "_".
+    if len(key) != len(name):
+        return False
+    for raw, n in zip(key, name, strict=True):
+        k = _GO_FOLDS.get(raw, raw)
+        if k != n and not (k.isascii() and k.lower() == n.lower()):
+            return False
+    return True
+
+
+class OpenModel(StackModel):
+    """An object the CLI's schema leaves open (``build``, a secret's long form...).
+
+    The CLI decodes it with mapstructure, which ignores unknown keys and finds
+    a field by its tag or Go name, exactly first, then ignoring case: so
+    ``Target:`` sets ``target`` and must not be dropped. Two keys that only
+    differ in case would let the CLI pick either (Go's map order is random),
+    so they are refused.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    #: The Go field name, for fields whose Go field has no mapstructure tag.
+    _go_names: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        matched: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            go_name = cls._go_names.get(name, key)
+            if go_name in data:
+                matched[key] = data[go_name]
+                continue
+            found = [k for k in data if isinstance(k, str) and _go_equal_fold(k, go_name)]
+            if len(found) > 1:
+                raise ValueError(
+                    f"keys {', '.join(map(repr, found))} all set {key!r} and the docker CLI"
+                    " takes any one of them; keep one"
+                )
+            if found:
+                matched[key] = data[found[0]]
+        return matched

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
 from swarmkit.stack.schema import SUPPORTED_VERSIONS
 from swarmkit.stack.service import Service
 from swarmkit.stack.types import Labels, StringMapping, UnitBytes
@@ -79,9 +79,8 @@ class Network(ExtensibleModel):
         return _external_name(data, "network")
 
 
-class _OpenObject(StackModel):
-    # The schema leaves cluster-volume objects open; the CLI ignores unknown keys.
-    model_config = ConfigDict(extra="ignore")
+class _OpenObject(OpenModel):
+    """A cluster-volume object: open in the schema, decoded like mapstructure does."""
 
 
 class MountVolume(_OpenObject):
@@ -98,6 +97,8 @@ class BlockVolume(_OpenObject):
 class AccessMode(_OpenObject):
     """How the tasks of a cluster volume reach it."""
 
+    _go_names: ClassVar[dict[str, str]] = {"scope": "Scope", "sharing": "Sharing"}
+
     scope: str = ""
     sharing: str = ""
     mount_volume: MountVolume | None = None
@@ -107,11 +108,15 @@ class AccessMode(_OpenObject):
 class Topology(_OpenObject):
     """One topology group (``segments: {region: r1}``)."""
 
+    _go_names: ClassVar[dict[str, str]] = {"segments": "Segments"}
+
     segments: Labels = Field(default_factory=dict)
 
 
 class TopologyRequirement(_OpenObject):
     """Where a cluster volume may (``requisite``) and should (``preferred``) be placed."""
+
+    _go_names: ClassVar[dict[str, str]] = {"requisite": "Requisite", "preferred": "Preferred"}
 
     requisite: list[Topology] = Field(default_factory=list)
     preferred: list[Topology] = Field(default_factory=list)
@@ -137,12 +142,20 @@ class CapacityRange(_OpenObject):
 class VolumeSecret(_OpenObject):
     """A secret handed to the CSI plugin (``key`` and the swarm ``secret``)."""
 
+    _go_names: ClassVar[dict[str, str]] = {"key": "Key", "secret": "Secret"}
+
     key: str = ""
     secret: str = ""
 
 
 class ClusterVolumeSpec(_OpenObject):
     """A volume's ``x-cluster-spec``: a cluster (CSI) volume, which the CLI keeps."""
+
+    _go_names: ClassVar[dict[str, str]] = {
+        "group": "Group",
+        "secrets": "Secrets",
+        "availability": "Availability",
+    }
 
     group: str = ""
     access_mode: AccessMode | None = None

@@ -225,3 +225,58 @@ def test_cluster_spec_from_python_by_its_python_name() -> None:
     volume = Volume(cluster_spec=ClusterVolumeSpec(group="pg"))
     assert volume.to_data() == {"x-cluster-spec": {"group": "pg"}}
     assert Volume.model_validate({"x-cluster-spec": {"group": "pg"}}) == volume
+
+
+OPEN_OBJECTS_STACK = """\
+version: "3.13"
+services:
+  app:
+    image: nginx:1.27
+    build: {Context: ./ctx, DOCKERFILE: Dockerfile.prod, shm_size: 2g}
+    secrets:
+      - {source: s1, Target: /run/t, UID: "5", Mode: 0400, unread: 1}
+      - {source: ignored, Source: s2}
+    configs:
+      - {\u017fource: c1}
+    volumes:
+      - {type: tmpfs, target: /t, tmpfs: {Size: 10, mode: 0777}}
+      - {type: bind, source: /x, target: /b, bind: {Propagation: rshared}}
+volumes:
+  v:
+    x-cluster-spec: {Group: g, access_mode: {SCOPE: multi}}
+secrets:
+  s1: {file: ./s1}
+  s2: {file: ./s2}
+configs:
+  c1: {file: ./c1}
+"""
+
+
+def test_keys_of_open_objects_match_like_the_cli(tmp_path: Path) -> None:
+    # Where the schema leaves an object open, the CLI finds a field by its Go
+    # name ignoring case (and the exact Go name first): nothing is dropped.
+    outcome = run_both(write_files(tmp_path, {"stack.yml": OPEN_OBJECTS_STACK}))
+    outcome.assert_same()
+    app = outcome.ours["services"]["app"]
+    assert app["build"] == {"context": "./ctx", "dockerfile": "Dockerfile.prod"}
+    assert app["secrets"] == [
+        {"source": "s1", "target": "/run/t", "uid": "5", "mode": 0o400},
+        {"source": "s2"},
+    ]
+    assert app["configs"] == [{"source": "c1"}]
+    assert outcome.ours["volumes"]["v"]["x-cluster-spec"] == {
+        "group": "g",
+        "access_mode": {"scope": "multi"},
+    }
+
+
+def test_keys_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    # The CLI would take either one (Go's map order is random): refuse.
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        'version: "3.8"\nservices:\n  app:\n    image: nginx:1.27\n'
+        "    secrets:\n      - {source: s, SOURCE: t}\nsecrets:\n  s: {external: true}\n"
+    )
+    with pytest.raises(StackValidationError, match="'source', 'SOURCE' all set 'source'") as caught:
+        load_stack(path, environ={})
+    assert str(caught.value).startswith(f"{path}:6: services.app.secrets[0]: ")
