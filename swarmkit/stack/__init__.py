@@ -31,7 +31,23 @@ from swarmkit.stack.lint import (
 )
 from swarmkit.stack.load import build_environ, load_stack, load_stack_file
 from swarmkit.stack.merge import merge_stacks
-from swarmkit.stack.model import Config, IpamConfig, IpamPool, Network, Secret, Stack, Volume
+from swarmkit.stack.model import (
+    AccessMode,
+    BlockVolume,
+    CapacityRange,
+    ClusterVolumeSpec,
+    Config,
+    IpamConfig,
+    IpamPool,
+    MountVolume,
+    Network,
+    Secret,
+    Stack,
+    Topology,
+    TopologyRequirement,
+    Volume,
+    VolumeSecret,
+)
 from swarmkit.stack.render import hash_names, render_stack
 from swarmkit.stack.service import (
     BuildConfig,
@@ -51,7 +67,11 @@ from swarmkit.stack.service import (
 )
 
 __all__ = [
+    "AccessMode",
+    "BlockVolume",
     "BuildConfig",
+    "CapacityRange",
+    "ClusterVolumeSpec",
     "Config",
     "ConfigRef",
     "CredentialSpec",
@@ -63,6 +83,7 @@ __all__ = [
     "IpamPool",
     "LintFinding",
     "LoggingConfig",
+    "MountVolume",
     "Network",
     "Placement",
     "PlacementPreference",
@@ -78,11 +99,14 @@ __all__ = [
     "ServiceVolume",
     "Severity",
     "Stack",
+    "Topology",
+    "TopologyRequirement",
     "Ulimit",
     "UpdateConfig",
     "Volume",
     "VolumeBindOptions",
     "VolumeOptions",
+    "VolumeSecret",
     "VolumeTmpfsOptions",
     "build_environ",
     "format_json",

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from swarmkit.exceptions import StackValidationError, format_loc
-from swarmkit.stack.base import StackModel
+from swarmkit.stack.base import ExtensibleModel, StackModel
 from swarmkit.stack.model import Stack
 from swarmkit.stack.schema import UNIQUE_SERVICE_LISTS
 from swarmkit.stack.service import LoggingConfig, Service, ServiceNetwork, Ulimit
@@ -145,8 +145,6 @@ def _merge_logging(dst: LoggingConfig | None, src: LoggingConfig | None) -> Logg
 
 def _merge_field(dst: StackModel, src: StackModel, name: str, field: FieldInfo) -> Any:
     old, new = getattr(dst, name), getattr(src, name)
-    if name == "extensions":
-        return _merge_any(old, new)
     if name in _REPLACED_LISTS:
         return new if new else old
     if isinstance(old, list):
@@ -187,6 +185,8 @@ def _merge_into(dst: StackModel, src: StackModel) -> None:
         value = _merge_field(dst, src, name, field)
         if value is not getattr(dst, name):
             setattr(dst, name, value)
+    if isinstance(dst, ExtensibleModel) and isinstance(src, ExtensibleModel):
+        dst.extensions = _merge_any(dst.extensions, src.extensions)
 
 
 def merge_owned(base: Stack, overlay: Stack) -> None:

@@ -3,23 +3,31 @@ secrets and configs, and its rendering back to YAML."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
-from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
 from swarmkit.stack.schema import SUPPORTED_VERSIONS
 from swarmkit.stack.service import Service
-from swarmkit.stack.types import Labels, StringMapping
+from swarmkit.stack.types import Labels, StringMapping, UnitBytes
 
 __all__ = [
+    "AccessMode",
+    "BlockVolume",
+    "CapacityRange",
+    "ClusterVolumeSpec",
     "Config",
     "IpamConfig",
     "IpamPool",
+    "MountVolume",
     "Network",
     "Secret",
     "Stack",
+    "Topology",
+    "TopologyRequirement",
     "Volume",
+    "VolumeSecret",
 ]
 
 
@@ -71,6 +79,92 @@ class Network(ExtensibleModel):
         return _external_name(data, "network")
 
 
+class _OpenObject(OpenModel):
+    """A cluster-volume object: open in the schema, decoded like mapstructure does."""
+
+
+class MountVolume(_OpenObject):
+    """``access_mode.mount_volume``: the cluster volume is mounted as a file system."""
+
+    fs_type: str = ""
+    mount_flags: list[str] = Field(default_factory=list)
+
+
+class BlockVolume(_OpenObject):
+    """``access_mode.block_volume``: the cluster volume is a block device (no options)."""
+
+
+class AccessMode(_OpenObject):
+    """How the tasks of a cluster volume reach it."""
+
+    _go_names: ClassVar[dict[str, str]] = {"scope": "Scope", "sharing": "Sharing"}
+
+    scope: str = ""
+    sharing: str = ""
+    mount_volume: MountVolume | None = None
+    block_volume: BlockVolume | None = None
+
+
+class Topology(_OpenObject):
+    """One topology group (``segments: {region: r1}``)."""
+
+    _go_names: ClassVar[dict[str, str]] = {"segments": "Segments"}
+
+    segments: Labels = Field(default_factory=dict)
+
+
+class TopologyRequirement(_OpenObject):
+    """Where a cluster volume may (``requisite``) and should (``preferred``) be placed."""
+
+    _go_names: ClassVar[dict[str, str]] = {"requisite": "Requisite", "preferred": "Preferred"}
+
+    requisite: list[Topology] = Field(default_factory=list)
+    preferred: list[Topology] = Field(default_factory=list)
+
+
+def _size_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string such as '1G', got {value!r}")
+    return value
+
+
+class CapacityRange(_OpenObject):
+    """The smallest and largest size of a cluster volume."""
+
+    _as_string: ClassVar[frozenset[str]] = frozenset({"required_bytes", "limit_bytes"})
+
+    required_bytes: UnitBytes = 0
+    limit_bytes: UnitBytes = 0
+
+    _strings = field_validator("required_bytes", "limit_bytes", mode="before")(_size_string)
+
+
+class VolumeSecret(_OpenObject):
+    """A secret handed to the CSI plugin (``key`` and the swarm ``secret``)."""
+
+    _go_names: ClassVar[dict[str, str]] = {"key": "Key", "secret": "Secret"}
+
+    key: str = ""
+    secret: str = ""
+
+
+class ClusterVolumeSpec(_OpenObject):
+    """A volume's ``x-cluster-spec``: a cluster (CSI) volume, which the CLI keeps."""
+
+    _go_names: ClassVar[dict[str, str]] = {
+        "group": "Group",
+        "secrets": "Secrets",
+        "availability": "Availability",
+    }
+
+    group: str = ""
+    access_mode: AccessMode | None = None
+    accessibility_requirements: TopologyRequirement | None = None
+    capacity_range: CapacityRange | None = None
+    secrets: list[VolumeSecret] = Field(default_factory=list)
+    availability: str = ""
+
+
 class Volume(ExtensibleModel):
     """A top-level named volume."""
 
@@ -79,6 +173,8 @@ class Volume(ExtensibleModel):
     driver_opts: StringMapping = Field(default_factory=dict)
     external: bool = False
     labels: Labels = Field(default_factory=dict)
+    cluster_spec: ClusterVolumeSpec | None = Field(default=None, alias="x-cluster-spec")
+    """``x-cluster-spec``: kept for every volume, external or not, like the CLI."""
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +187,9 @@ class Volume(ExtensibleModel):
             for key in ("driver", "driver_opts", "labels"):
                 if getattr(self, key):
                     raise ValueError(f'conflicting parameters "external" and "{key}"')
+            if self.cluster_spec is not None:
+                # The CLI cannot print it (its YAML encoder panics on the key).
+                raise ValueError('conflicting parameters "external" and "x-cluster-spec"')
         return self
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from swarmkit.stack.base import ExtensibleModel, StackModel
+from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
 from swarmkit.stack.deployment import DeployConfig
 from swarmkit.stack.syntax import parse_port_spec, parse_volume_spec
 from swarmkit.stack.types import (
@@ -41,8 +41,17 @@ __all__ = [
 ]
 
 
-class BuildConfig(StackModel):
+class BuildConfig(OpenModel):
     """``build`` (ignored by ``docker stack deploy``; kept for compose)."""
+
+    _go_names: ClassVar[dict[str, str]] = {
+        "context": "Context",
+        "dockerfile": "Dockerfile",
+        "args": "Args",
+        "labels": "Labels",
+        "network": "Network",
+        "target": "Target",
+    }
 
     context: str = ""
     dockerfile: str = ""
@@ -54,8 +63,6 @@ class BuildConfig(StackModel):
     target: str = ""
 
     # The schema lets build take any key (compose has more); the CLI reads these.
-    model_config = ConfigDict(extra="ignore")
-
     @model_validator(mode="before")
     @classmethod
     def _short(cls, data: Any) -> Any:
@@ -112,26 +119,25 @@ class PortConfig(StackModel):
     protocol: str = ""
 
 
-class VolumeBindOptions(StackModel):
+class VolumeBindOptions(OpenModel):
     """``bind`` options of a bind mount (unknown keys are ignored, as the CLI does)."""
 
-    model_config = ConfigDict(extra="ignore")
+    _go_names: ClassVar[dict[str, str]] = {"propagation": "Propagation"}
 
     propagation: str = ""
 
 
-class VolumeOptions(StackModel):
+class VolumeOptions(OpenModel):
     """``volume`` options of a volume mount (unknown keys are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     nocopy: bool = False
+    subpath: str = ""
 
 
-class VolumeTmpfsOptions(StackModel):
+class VolumeTmpfsOptions(OpenModel):
     """``tmpfs`` options of a tmpfs mount (keys other than ``size`` are ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    _go_names: ClassVar[dict[str, str]] = {"size": "Size"}
 
     size: Count = Field(default=0, ge=0)
 
@@ -158,9 +164,15 @@ class ServiceVolume(StackModel):
         return data
 
 
-class _FileReference(StackModel):
+class _FileReference(OpenModel):
     # The schema leaves these objects open: the CLI ignores unknown keys.
-    model_config = ConfigDict(extra="ignore")
+    _go_names: ClassVar[dict[str, str]] = {
+        "source": "Source",
+        "target": "Target",
+        "uid": "UID",
+        "gid": "GID",
+        "mode": "Mode",
+    }
 
     source: str = ""
     target: str = ""
@@ -299,9 +311,14 @@ class Service(ExtensibleModel):
     def _distinct_ports(cls, value: list[PortConfig]) -> list[PortConfig]:
         # "80:80" and its long form are one port. The CLI keeps both and then
         # refuses its own output (ports must be unique); we keep the first.
+        # A set of field tuples, not `port in list` (pydantic __eq__ per
+        # pair): a 65,536-port range would otherwise take hours.
+        seen: set[tuple[str, int, int, str]] = set()
         distinct: list[PortConfig] = []
         for port in value:
-            if port not in distinct:
+            key = (port.mode, port.target, port.published, port.protocol)
+            if key not in seen:
+                seen.add(key)
                 distinct.append(port)
         return distinct
 
