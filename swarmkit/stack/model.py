@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
+from swarmkit.stack.dump import render_data
 from swarmkit.stack.schema import SUPPORTED_VERSIONS
 from swarmkit.stack.service import Service
 from swarmkit.stack.types import Labels, StringMapping, UnitBytes
@@ -279,6 +280,4 @@ class Stack(ExtensibleModel):
 
     def to_yaml(self) -> str:
         """Render as YAML: same model, same bytes; readable by ``docker stack deploy``."""
-        from swarmkit.stack.render import render_stack
-
-        return render_stack(self)
+        return render_data(self.to_data())
