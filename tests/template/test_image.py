@@ -442,3 +442,56 @@ def test_proxy_conf_passes_nginx_t(
         # fmt: on
         check(done)
         assert "test is successful" in done.stderr, output(done)
+
+
+def test_proxy_tls_suites_and_headers_on_real_nginx(
+    engine: None, bakes: Bakes, tmp_path: Path
+) -> None:
+    """``openssl s_client`` against the generated conf: no suite without forward secrecy."""
+    require_image(NGINX)
+    cert, key = tmp_path / "tls_cert", tmp_path / "tls_key"
+    check(run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+               "-subj", "/CN=example.com", "-keyout", key, "-out", cert]))  # fmt: skip
+    for path in (cert, key):
+        path.chmod(0o644)
+    conf = bakes.project(COMBO) / "deploy" / "configs" / "production" / "nginx.conf"
+    name = f"swarmkit-template-test-tls-{secrets.token_hex(3)}"
+    # fmt: off
+    check(docker("run", "-d", "--label", LABEL, "--name", name, "--user", "101:101",
+                 "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "-p", "127.0.0.1::8443",
+                 "-v", f"{conf}:/etc/nginx/nginx.conf:ro",
+                 "-v", f"{cert}:/run/secrets/tls_cert:ro", "-v", f"{key}:/run/secrets/tls_key:ro",
+                 "--entrypoint", "nginx", NGINX, "-e", "stderr", "-g", "daemon off;"))
+    # fmt: on
+    try:
+        address = check(docker("port", name, "8443/tcp")).stdout.split()[0]
+        deadline = time.monotonic() + 30
+
+        def handshake(*args: str) -> Any:
+            return run(["openssl", "s_client", "-connect", address, "-servername", "example.com",
+                        *args], input="", timeout=30)  # fmt: skip
+
+        while handshake("-tls1_3").returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert handshake("-tls1_3").returncode == 0, logs(name)
+        gcm = handshake("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")
+        assert gcm.returncode == 0, output(gcm)
+        assert "ECDHE-RSA-AES128-GCM-SHA256" in gcm.stdout, output(gcm)
+        for weak in ("AES256-SHA", "AES128-GCM-SHA256", "ECDHE-RSA-AES256-SHA"):
+            done = handshake("-tls1_2", "-cipher", weak)
+            assert done.returncode != 0, output(done)
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        request = urllib.request.Request(f"https://{address}/", headers={"Host": "example.com"})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                headers = response.headers
+        except urllib.error.HTTPError as exc:  # no app behind it: 502, headers still sent
+            headers = exc.headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "camera=()" in headers["Permissions-Policy"]
+    finally:
+        docker("rm", "-f", name)
