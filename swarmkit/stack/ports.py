@@ -18,13 +18,12 @@ does the same, including the parts that surprise people:
 
 from __future__ import annotations
 
-import decimal
 import ipaddress
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swarmkit.exceptions import StackValidationError
+from swarmkit.stack.golang import GoNumError, format_float, parse_uint
 
 __all__ = ["normalize_extra_hosts", "parse_extra_host", "parse_port_spec"]
 
@@ -138,9 +137,11 @@ def _is_go_ip(text: str) -> bool:
 
 
 def _uint16(text: str, what: str, spec: str) -> int:
-    if not text or not text.isascii() or not text.isdigit() or int(text) > 0xFFFF:
-        raise _error(f"invalid {what} {text!r} in port {spec!r}")
-    return int(text)
+    # nat.ParsePortRange's strconv.ParseUint(text, 10, 16).
+    try:
+        return parse_uint(text, 16)
+    except GoNumError:
+        raise _error(f"invalid {what} {text!r} in port {spec!r}") from None
 
 
 def _port_range(text: str, what: str, spec: str) -> tuple[int, int]:
@@ -215,30 +216,8 @@ def _go_percent_s(value: Any) -> str:
             return f"%!s({kind}={value})"
         value = float(value)
     if isinstance(value, float):
-        return f"%!s(float64={_go_float(value)})"
+        return f"%!s(float64={format_float(value)})"
     raise StackValidationError(
         f"extra_hosts values must be strings, numbers or null, got {value!r}",
         hint='e.g. {db: "10.0.0.5"}',
-    )
-
-
-def _go_float(value: float) -> str:
-    # Go's %v for float64: shortest digits, exponent form below 1e-4 or from 1e6 up.
-    if not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "+Inf" if value > 0 else "-Inf"
-    sign, digit_tuple, exp = decimal.Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exp, int)
-    digits = "".join(map(str, digit_tuple))
-    prefix, point = "-" if sign else "", len(digits) + exp
-    if digits == "0":
-        return prefix + "0"
-    if not -4 <= point - 1 < 6:
-        tail = f".{digits[1:]}" if len(digits) > 1 else ""
-        return f"{prefix}{digits[0]}{tail}e{'-' if point < 1 else '+'}{abs(point - 1):02d}"
-    if point <= 0:
-        return f"{prefix}0.{'0' * -point}{digits}"
-    return prefix + (
-        digits + "0" * (point - len(digits))
-        if point >= len(digits)
-        else f"{digits[:point]}.{digits[point:]}"
     )

@@ -10,7 +10,6 @@ the CLI prints with ``docker stack config``.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -19,6 +18,7 @@ from pydantic import BeforeValidator, PlainSerializer
 
 from swarmkit.exceptions import StackValidationError
 from swarmkit.stack import syntax
+from swarmkit.stack.golang import format_float
 
 __all__ = [
     "Count",
@@ -51,30 +51,6 @@ def checked(parse: Callable[[Any], T]) -> Callable[[Any], T]:
     return run
 
 
-def _go_float(value: float) -> str:
-    # fmt.Sprint(float64) is strconv's shortest 'g' format, which switches to
-    # the exponent form when the decimal exponent is < -4 or >= 6.
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(str(d) for d in digits)
-    exp = len(text) - 1 + exponent
-    prefix = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if exp < 0:
-        return f"{prefix}0.{'0' * (-exp - 1)}{text}"
-    if len(text) <= exp + 1:
-        return prefix + text + "0" * (exp + 1 - len(text))
-    return f"{prefix}{text[: exp + 1]}.{text[exp + 1 :]}"
-
-
 def go_sprint(value: Any) -> str:
     """``fmt.Sprint`` of a value go-yaml decoded: how the CLI stringifies scalars."""
     if isinstance(value, bool):
@@ -84,7 +60,7 @@ def go_sprint(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _go_float(value)
+        return format_float(value)
     if isinstance(value, dt.datetime):
         # Go's Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST"; a zone
         # parsed from a numeric offset has that offset as its name.
