@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmkit.exceptions import StackValidationError
+from swarmkit.exceptions import InterpolationError, StackValidationError
 from swarmkit.stack import load_stack, render_stack
 from swarmkit.stack.golang import (
     RANGE,
@@ -444,3 +444,22 @@ def test_model_and_render_do_not_import_each_other() -> None:
     assert "swarmkit.stack.render" not in _imports(stack_dir / "model.py")
     assert "swarmkit.stack.model" not in _imports(stack_dir / "output.py")
     assert "swarmkit.stack.render" not in _imports(stack_dir / "output.py")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (HUGE, "out of range"),
+        ("1_000", "not an integer"),
+        ("99999999999999999999x", "out of range"),
+    ],
+)
+def test_interpolated_integer_is_read_as_atoi(tmp_path: Path, value: str, words: str) -> None:
+    path = _stack(tmp_path, "    deploy:\n      replicas: ${N}\n")
+    with pytest.raises(InterpolationError) as caught:
+        load_stack(str(path), environ={"N": value})
+    assert words in str(caught.value)
+    assert value not in str(caught.value)  # no environment value in a message
+    result = docker_stack_config([path], {"N": value})
+    assert result.returncode != 0
+    assert ("value out of range" if words == "out of range" else "invalid syntax") in result.stderr
