@@ -463,3 +463,29 @@ def test_interpolated_integer_is_read_as_atoi(tmp_path: Path, value: str, words:
     result = docker_stack_config([path], {"N": value})
     assert result.returncode != 0
     assert ("value out of range" if words == "out of range" else "invalid syntax") in result.stderr
+
+
+def test_split_command_matches_docker_stack_config(tmp_path: Path) -> None:
+    path = _stack(
+        tmp_path,
+        "    command: 'run \"a\\b\" x#y ''q w'' #note'\n"
+        '    entrypoint: "sh -c \\"echo \\\\\\"hi\\\\\\"\\"\\n# c\\n z"\n',
+    )
+    service = load_stack(str(path)).services["app"]
+    assert service.command == ["run", "ab", "x#y", "q w"]
+    assert service.entrypoint == ["sh", "-c", 'echo "hi"', "z"]
+    result = docker_stack_config([path])
+    assert result.returncode == 0, result.stderr
+    cli = [line.strip() for line in result.stdout.splitlines()]
+    assert cli[cli.index("command:") + 1 : cli.index("command:") + 5] == [
+        "- run",
+        "- ab",
+        "- x#y",
+        "- q w",
+    ]
+    assert cli[cli.index("entrypoint:") + 1 : cli.index("entrypoint:") + 5] == [
+        "- sh",
+        "- -c",
+        '- echo "hi"',
+        "- z",
+    ]
