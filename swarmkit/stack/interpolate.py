@@ -34,12 +34,12 @@ the caller adds.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from swarmkit.exceptions import InterpolationError
+from swarmkit.stack.golang import RANGE, GoNumError, atoi, parse_float
 
 __all__ = ["interpolate", "substitute"]
 
@@ -154,51 +154,22 @@ class _CastError(ValueError):
     pass
 
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?=[0-9_.]*[0-9])[0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9][0-9_]*)?")
-_HEX = re.compile(
-    r"[+-]?0[xX](?=[0-9a-fA-F_.]*[0-9a-fA-F])[0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?"
-    r"[pP][+-]?[0-9][0-9_]*"
-)
-_INFINITY = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE | re.ASCII)
-# Go allows "_" only between two digits, the "0x" prefix counting as a digit.
-_DECIMAL_UNDERSCORE = re.compile(r"(?<![0-9])_|_(?![0-9])")
-_HEX_UNDERSCORE = re.compile(r"(?<![0-9a-fA-FxX])_|_(?![0-9a-fA-F])")
-
-
 def _to_int(text: str) -> int:
-    # Go's strconv.Atoi: ASCII digits, an optional sign, no spaces or "_", 64 bits.
-    if not _INT.fullmatch(text):
-        raise _CastError("is not an integer")
-    # Python's int() refuses more than 4300 digits, and 64 bits need at most 19.
-    digits = text.lstrip("+-").lstrip("0") or "0"
-    if len(digits) > 19:
-        raise _CastError("is out of range for an integer")
-    number = -int(digits) if text.startswith("-") else int(digits)
-    if not -(2**63) <= number < 2**63:
-        raise _CastError("is out of range for an integer")
-    return number
+    try:
+        return atoi(text)
+    except GoNumError as exc:
+        raise _CastError(
+            "is out of range for an integer" if exc.reason == RANGE else "is not an integer"
+        ) from None
 
 
 def _to_float(text: str) -> float:
-    # Go's strconv.ParseFloat(text, 64): Go float literals (hex needs a "p"
-    # exponent, "_" only between digits), inf/infinity with a sign, nan without.
-    if _INFINITY.fullmatch(text):
-        return -math.inf if text.startswith("-") else math.inf
-    if text.lower() == "nan":
-        return math.nan
-    hexadecimal = _HEX.fullmatch(text) is not None
-    bad_underscore = _HEX_UNDERSCORE if hexadecimal else _DECIMAL_UNDERSCORE
-    if not (hexadecimal or _DECIMAL.fullmatch(text)) or bad_underscore.search(text):
-        raise _CastError("is not a number")
-    digits = text.replace("_", "")
     try:
-        number = float.fromhex(digits) if hexadecimal else float(digits)
-    except OverflowError:
-        number = math.inf
-    if math.isinf(number):
-        raise _CastError("is out of range for a float")
-    return number
+        return parse_float(text)
+    except GoNumError as exc:
+        raise _CastError(
+            "is out of range for a float" if exc.reason == RANGE else "is not a number"
+        ) from None
 
 
 def _to_bool(text: str) -> bool:

@@ -26,6 +26,7 @@ from swarmkit.exceptions import (
 )
 from swarmkit.files import MAX_STACK_FILE, read_bounded, read_stream_bounded
 from swarmkit.stack.envfile import kv_list_to_mapping, parse_env_file, read_env_file
+from swarmkit.stack.golang import clean_path
 from swarmkit.stack.interpolate import interpolate
 from swarmkit.stack.merge import merge_owned
 from swarmkit.stack.model import Config, Secret, Stack
@@ -189,7 +190,7 @@ def _drop_unread_keys(data: dict[str, Any], file: str, lines: Lines) -> None:
 
 def _absolute(working_dir: str, path: str) -> str:
     # Go's filepath.Join also cleans the result (no "./", no "a/../").
-    return path if os.path.isabs(path) else os.path.normpath(os.path.join(working_dir, path))
+    return path if os.path.isabs(path) else clean_path(os.path.join(working_dir, path))
 
 
 def _resolve_environment(service: Service, working_dir: str, environ: Mapping[str, str]) -> None:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
-from swarmkit.stack.dump import render_data
-from swarmkit.stack.schema import SUPPORTED_VERSIONS
+from swarmkit.stack.output import render_data
+from swarmkit.stack.schema import canonical_version
 from swarmkit.stack.service import Service
 from swarmkit.stack.types import Labels, StringMapping, UnitBytes
 
@@ -260,11 +260,12 @@ class Stack(ExtensibleModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> Any:
-        if value in ("", "3"):
-            return "3.13"
-        if isinstance(value, str) and value not in SUPPORTED_VERSIONS:
+        if not isinstance(value, str):
+            return value
+        version = canonical_version(value)
+        if version is None:
             raise ValueError(f"unsupported Compose file version {value!r}; use 3.0 to 3.13")
-        return value
+        return version
 
     def to_data(self) -> dict[str, Any]:
         """Plain data in the shape ``docker stack config`` prints."""

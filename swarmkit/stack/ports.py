@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swarmkit.exceptions import StackValidationError
-from swarmkit.stack.golang import format_float
+from swarmkit.stack.golang import GoNumError, format_float, parse_uint
 
 __all__ = ["normalize_extra_hosts", "parse_extra_host", "parse_port_spec"]
 
@@ -137,9 +137,11 @@ def _is_go_ip(text: str) -> bool:
 
 
 def _uint16(text: str, what: str, spec: str) -> int:
-    if not text or not text.isascii() or not text.isdigit() or int(text) > 0xFFFF:
-        raise _error(f"invalid {what} {text!r} in port {spec!r}")
-    return int(text)
+    # nat.ParsePortRange's strconv.ParseUint(text, 10, 16).
+    try:
+        return parse_uint(text, 16)
+    except GoNumError:
+        raise _error(f"invalid {what} {text!r} in port {spec!r}") from None
 
 
 def _port_range(text: str, what: str, spec: str) -> tuple[int, int]:

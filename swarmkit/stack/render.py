@@ -1,4 +1,4 @@
-"""Rendering a stack to YAML, and content-addressed names for file-based objects."""
+"""Rendering a stack model to YAML, and content-addressed names for file-based objects."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 from swarmkit.exceptions import StackValidationError
 from swarmkit.files import MAX_CONFIG_FILE, MAX_SECRET_FILE, read_bounded
-from swarmkit.stack.dump import render_data
 from swarmkit.stack.model import Config, Secret, Stack
+from swarmkit.stack.output import render_data
 from swarmkit.stack.schema import version_key
 
 __all__ = ["hash_names", "render_stack"]

@@ -18,6 +18,7 @@ from swarmkit.exceptions import StackValidationError
 __all__ = [
     "SUPPORTED_VERSIONS",
     "UNIQUE_SERVICE_LISTS",
+    "canonical_version",
     "check_schema",
     "normalize_version",
     "version_key",
@@ -150,6 +151,16 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+def canonical_version(raw: str) -> str | None:
+    """``"3"`` and ``""`` -> ``"3.13"``, a supported version -> itself, else None.
+
+    The one rule for both a loaded file (:func:`normalize_version`) and a
+    ``Stack(version=...)`` built in Python.
+    """
+    version = DEFAULT_VERSION if raw in ("", "3") else raw
+    return version if version in SUPPORTED_VERSIONS else None
+
+
 def normalize_version(raw: Any, file: str) -> str:
     """The file's format version as the CLI reads it (no ``version`` means 3.13)."""
     if raw is None:
@@ -161,8 +172,8 @@ def normalize_version(raw: Any, file: str) -> str:
             loc=("version",),
             hint='quote it: version: "3.8"',
         )
-    version = DEFAULT_VERSION if raw in ("", "3") else raw
-    if version not in SUPPORTED_VERSIONS:
+    version = canonical_version(raw)
+    if version is None:
         raise StackValidationError(
             f"unsupported Compose file version: {raw}",
             file=file,

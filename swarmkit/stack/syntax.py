@@ -6,7 +6,8 @@ functions reproduce those parsers, including their odd corners, so that a
 stack swarmkit accepts is one the CLI accepts, with the same meaning:
 
 * :func:`parse_duration` / :func:`format_duration`: Go's ``time.ParseDuration``
-  and ``Duration.String`` (``stop_grace_period``, healthcheck and deploy delays).
+  and ``Duration.String`` (``stop_grace_period``, healthcheck and deploy
+  delays), from :mod:`swarmkit.stack.golang`.
 * :func:`ram_in_bytes`: go-units ``RAMInBytes`` (``deploy.resources.*.memory``).
 * :func:`parse_port_spec`: the short ``ports:`` syntax.
 * :func:`parse_volume_spec` and :func:`resolve_bind_source`: the short
@@ -17,7 +18,8 @@ stack swarmkit accepts is one the CLI accepts, with the same meaning:
   inside double quotes escapes *any* character (``"a\\b"`` is ``ab``).
 * :func:`normalize_extra_hosts` / :func:`parse_extra_host`: ``extra_hosts``.
 
-The last two live in :mod:`swarmkit.stack.ports` and are re-exported here.
+The last two live in :mod:`swarmkit.stack.ports`, the duration and command
+parsers in :mod:`swarmkit.stack.golang`; all are re-exported here.
 
 Invalid input raises :class:`~swarmkit.exceptions.StackValidationError`; the
 caller adds the file, line and key.
@@ -25,11 +27,19 @@ caller adds the file, line and key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from swarmkit.exceptions import StackValidationError
+from swarmkit.stack.golang import (
+    RANGE,
+    GoNumError,
+    clean_path,
+    format_duration,
+    parse_duration,
+    parse_float,
+    split_command,
+)
 from swarmkit.stack.ports import normalize_extra_hosts, parse_extra_host, parse_port_spec
 
 __all__ = [
@@ -45,146 +55,8 @@ __all__ = [
 ]
 
 _MAX = 1 << 63
-_UNITS = {
-    "ns": 1,
-    "us": 1_000,
-    "\u00b5s": 1_000,  # micro sign
-    "\u03bcs": 1_000,  # Greek mu
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-}
-_DURATION_HINT = "write a number and a unit (ns, us, ms, s, m, h), e.g. 10s or 1m30s"
-
-
-def parse_duration(text: str) -> int:
-    """Go ``time.ParseDuration``: ``"1m30s"`` -> 90_000_000_000 (nanoseconds).
-
-    A signed sequence of decimal numbers, each with an optional fraction and a
-    unit (``ns us µs ms s m h``); ``"0"`` alone needs no unit. The result must
-    fit in an int64.
-    """
-    invalid = StackValidationError(f"invalid duration {text!r}", hint=_DURATION_HINT)
-    rest, negative = text, False
-    if rest[:1] in ("-", "+"):
-        negative, rest = rest[0] == "-", rest[1:]
-    if rest == "0":
-        return 0
-    if not rest:
-        raise invalid
-    total = 0
-    while rest:
-        match = re.match(r"([0-9]*)(?:\.([0-9]*))?", rest)
-        assert match is not None
-        whole, frac = match.group(1), match.group(2)
-        if not whole and not frac:
-            raise invalid
-        rest = rest[match.end() :]
-        unit_match = re.match(r"[^0-9.]*", rest)
-        assert unit_match is not None
-        unit = unit_match.group()
-        rest = rest[len(unit) :]
-        if not unit:
-            raise StackValidationError(f"missing unit in duration {text!r}", hint=_DURATION_HINT)
-        if unit not in _UNITS:
-            raise StackValidationError(
-                f"unknown unit {unit!r} in duration {text!r}", hint=_DURATION_HINT
-            )
-        value = int(whole) if whole else 0
-        if value > _MAX // _UNITS[unit]:
-            raise invalid
-        value *= _UNITS[unit]
-        numerator, scale = _leading_fraction(frac or "")
-        if numerator:
-            # Go goes through float64 here; the truncation is part of the result.
-            value += int(float(numerator) * (float(_UNITS[unit]) / scale))
-            if value > _MAX:
-                raise invalid
-        total += value
-        if total > _MAX:
-            raise invalid
-    if negative:
-        return -total
-    if total >= _MAX:
-        raise invalid
-    return total
-
-
-def _leading_fraction(digits: str) -> tuple[int, float]:
-    # Digits past uint64 precision are read but no longer counted.
-    value, scale = 0, 1.0
-    for char in digits:
-        nxt = value * 10 + int(char)
-        if value > (_MAX - 1) // 10 or nxt > _MAX:
-            break
-        value, scale = nxt, scale * 10
-    return value, scale
-
-
-def format_duration(ns: int) -> str:
-    """Go ``time.Duration.String``: 90_000_000_000 -> ``"1m30s"``, 0 -> ``"0s"``."""
-    sign = "-" if ns < 0 else ""
-    magnitude = abs(ns)
-    if magnitude < 1_000_000_000:
-        if magnitude == 0:
-            return "0s"
-        for size, unit, digits in ((1_000_000, "ms", 6), (1_000, "\u00b5s", 3), (1, "ns", 0)):
-            if magnitude >= size:
-                return sign + _fixed(magnitude, digits) + unit
-    seconds, minutes = _fixed(magnitude % 60_000_000_000, 9) + "s", magnitude // 60_000_000_000
-    if not minutes:
-        return sign + seconds
-    hours, minutes = divmod(minutes, 60)
-    return sign + (f"{hours}h" if hours else "") + f"{minutes}m" + seconds
-
-
-def _fixed(value: int, digits: int) -> str:
-    whole, frac = divmod(value, 10**digits)
-    tail = f"{frac:0{digits}d}".rstrip("0") if digits else ""
-    return f"{whole}.{tail}" if tail else str(whole)
-
-
 _SIZE_HINT = "write a number and an optional binary unit (b, k, m, g, t, p), e.g. 512m or 1.5g"
 _SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-_GO_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_GO_HEX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+")
-
-
-def _underscores_ok(text: str) -> bool:
-    # strconv's rule: '_' only between digits, or right after a 0x/0b/0o prefix.
-    body = text[1:] if text[:1] in ("+", "-") else text
-    saw, start, hexa = "^", 0, False
-    if len(body) >= 2 and body[0] == "0" and body[1] in "xXbBoO":
-        saw, start, hexa = "0", 2, body[1] in "xX"
-    for char in body[start:]:
-        if "0" <= char <= "9" or (hexa and char in "abcdefABCDEF"):
-            saw = "0"
-        elif char == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        elif saw == "_":
-            return False
-        else:
-            saw = "!"
-    return saw != "_"
-
-
-def _go_parse_float(text: str) -> float:
-    # Go's strconv.ParseFloat takes Go literal syntax only: hex floats need a
-    # 'p' exponent, and no spaces or Unicode digits, unlike Python's float().
-    plain = text.replace("_", "")
-    if plain != text and not _underscores_ok(text):
-        raise ValueError("invalid syntax")
-    if _GO_HEX.fullmatch(plain):
-        return float.fromhex(plain)
-    if _GO_DECIMAL.fullmatch(plain):
-        value = float(plain)
-        if value in (float("inf"), float("-inf")):
-            raise OverflowError("value out of range")
-        return value
-    raise ValueError("invalid syntax")
 
 
 def ram_in_bytes(text: str) -> int:
@@ -201,13 +73,10 @@ def ram_in_bytes(text: str) -> int:
     number = text[:sep] if text[sep] == " " else text[: sep + 1]
     suffix = text[sep + 1 :]
     try:
-        size = _go_parse_float(number)
-    except OverflowError:
-        raise StackValidationError(f"invalid size {text!r}: too large", hint=_SIZE_HINT) from None
-    except ValueError:
-        raise StackValidationError(
-            f"invalid size {text!r}: {number!r} is not a number", hint=_SIZE_HINT
-        ) from None
+        size = parse_float(number)
+    except GoNumError as exc:
+        problem = "too large" if exc.reason == RANGE else f"{number!r} is not a number"
+        raise StackValidationError(f"invalid size {text!r}: {problem}", hint=_SIZE_HINT) from None
     if size < 0:
         raise StackValidationError(f"invalid size {text!r}: it is negative", hint=_SIZE_HINT)
     if suffix:
@@ -311,7 +180,7 @@ def resolve_bind_source(source: str, working_dir: str, environ: Mapping[str, str
         path = path.replace("~", environ["HOME"], 1)
     if path.startswith("/") or _is_windows_abs(path):
         return path
-    return _go_clean("/".join(part for part in (working_dir, path) if part))
+    return clean_path("/".join(part for part in (working_dir, path) if part))
 
 
 def _is_windows_abs(path: str) -> bool:
@@ -327,85 +196,3 @@ def _is_windows_abs(path: str) -> bool:
         if end is not None and not slash(path[end + 1]) and path[end + 1] != ".":
             size = next((n for n in range(end + 1, len(path)) if slash(path[n])), len(path))
     return size > 0 and len(path) > size and slash(path[size])
-
-
-def _go_clean(path: str) -> str:
-    # Go's path.Clean; posixpath.normpath differs by keeping a leading "//".
-    rooted = path.startswith("/")
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part != "..":
-            parts.append(part)
-        elif parts and parts[-1] != "..":
-            parts.pop()
-        elif not rooted:
-            parts.append(part)
-    cleaned = ("/" if rooted else "") + "/".join(parts)
-    return cleaned or "."
-
-
-_COMMAND_HINT = "close the quote or escape, or write the command as a YAML list"
-
-
-def split_command(text: str) -> list[str]:
-    """google/shlex ``Split``, which the CLI applies to string commands.
-
-    Words split on space, tab, CR and LF; single quotes are literal; a
-    backslash escapes the next character outside quotes and inside double
-    quotes alike; ``#`` at the start of a word comments out the rest of the
-    line. ``"a 'b c'"`` -> ``["a", "b c"]``.
-    """
-    words: list[str] = []
-    pos, end = 0, len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n":
-            pos += 1
-        if pos == end:
-            return words
-        if text[pos] == "#":
-            newline = text.find("\n", pos)
-            if newline < 0:
-                return words
-            pos = newline + 1
-            continue
-        word: list[str] = []
-        while pos < end and text[pos] not in " \t\r\n":
-            char = text[pos]
-            if char == "'":
-                close = text.find("'", pos + 1)
-                if close < 0:
-                    raise _unclosed(text)
-                word.append(text[pos + 1 : close])
-                pos = close + 1
-            elif char == '"':
-                pos += 1
-                while pos < end and text[pos] != '"':
-                    if text[pos] == "\\":
-                        pos += 1
-                        if pos == end:
-                            break
-                    word.append(text[pos])
-                    pos += 1
-                if pos == end:
-                    raise _unclosed(text)
-                pos += 1
-            elif char == "\\":
-                if pos + 1 == end:
-                    raise StackValidationError(
-                        f"invalid command {text!r}: it ends with an escape character",
-                        hint=_COMMAND_HINT,
-                    )
-                word.append(text[pos + 1])
-                pos += 2
-            else:
-                word.append(char)
-                pos += 1
-        words.append("".join(word))
-
-
-def _unclosed(text: str) -> StackValidationError:
-    return StackValidationError(
-        f"invalid command {text!r}: a quote is not closed", hint=_COMMAND_HINT
-    )

@@ -18,7 +18,7 @@ from pydantic import BeforeValidator, PlainSerializer
 
 from swarmkit.exceptions import StackValidationError
 from swarmkit.stack import syntax
-from swarmkit.stack.golang import format_float
+from swarmkit.stack.golang import format_duration, format_float, parse_duration, split_command
 
 __all__ = [
     "Count",
@@ -120,19 +120,19 @@ def _string_or_number_list(value: Any) -> Any:
 
 def _shell_command(value: Any) -> Any:
     if isinstance(value, str):
-        return syntax.split_command(value)
+        return split_command(value)
     return value
 
 
 def _duration(value: Any) -> Any:
     if isinstance(value, dt.timedelta):
-        return syntax.format_duration(
+        return format_duration(
             value.days * 86_400_000_000_000
             + value.seconds * 1_000_000_000
             + value.microseconds * 1000
         )
     if isinstance(value, str):
-        return syntax.format_duration(syntax.parse_duration(value))
+        return format_duration(parse_duration(value))
     raise ValueError(f"a duration must be a string such as '10s' or '1m30s', got {value!r}")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from swarmkit.exceptions import StackSyntaxError
+from swarmkit.stack.golang import GoNumError, format_float, parse_float
 
 __all__ = ["Lines", "dump_yaml", "load_yaml"]
 
@@ -112,9 +113,11 @@ def go_yaml_scalar(text: str) -> Any:
         if -(2**63) <= value < 2**64:
             return value
     if _FLOAT_RE.match(plain):
-        number = float(plain)
-        # Go's ParseFloat fails on overflow, and go-yaml then keeps the string.
-        return text if math.isinf(number) else number
+        try:
+            return parse_float(plain)
+        except GoNumError:
+            # Go's ParseFloat fails on overflow, and go-yaml then keeps the string.
+            return text
     return text
 
 
@@ -308,7 +311,19 @@ def _represent_time(dumper: yaml.SafeDumper, data: dt.datetime) -> yaml.ScalarNo
     return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
 
 
+def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.ScalarNode:
+    # go-yaml's encoder writes strconv.FormatFloat(f, 'g', -1, 64): 2 not 2.0,
+    # 1e-05 not 1.0e-05. The loader refuses infinities and NaN before this.
+    # PyYAML's YAML 1.1 resolver does not take "2" or "1e+20" for floats, so the
+    # node gets whatever tag it resolves to: the text is then written plain, untagged.
+    text = format_float(data)
+    text = {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(text, text)
+    tag = dumper.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return dumper.represent_scalar(tag, text)
+
+
 _StackDumper.add_representer(str, _represent_str)
+_StackDumper.add_representer(float, _represent_float)
 _StackDumper.add_representer(dt.datetime, _represent_time)
 
 

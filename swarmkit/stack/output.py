@@ -1,9 +1,8 @@
-"""A stack's plain data as YAML in the shape ``docker stack config`` prints.
+"""Stack data to the YAML text ``docker stack config`` prints.
 
-Both :meth:`swarmkit.stack.model.Stack.to_yaml` and
-:func:`swarmkit.stack.render.render_stack` write stacks through here; this
-module works on plain data and imports no model, so neither of those modules
-needs the other.
+Works on plain data (the shape :meth:`Stack.to_data` gives), not on models, so
+that :mod:`swarmkit.stack.model` (``Stack.to_yaml``) and
+:mod:`swarmkit.stack.render` can both use it without importing each other.
 """
 
 from __future__ import annotations
@@ -18,7 +17,11 @@ __all__ = ["render_data"]
 
 
 def render_data(data: dict[str, Any]) -> str:
-    """``Stack.to_data()`` as YAML: names fitted to the version, every ``$`` written ``$$``."""
+    """``data`` as YAML: names fitted to the file's version, every ``$`` written ``$$``.
+
+    Every ``$`` is doubled because the output is a stack file in its own
+    right: loading (or deploying) it interpolates back to exactly these values.
+    """
     return dump_yaml(_escape(_fit_version(data)))
 
 
