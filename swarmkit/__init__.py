@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING, Any
 from swarmkit._version import __version__
 
 if TYPE_CHECKING:
+    from swarmkit.django.secrets import MissingSecretError as MissingSecretError
+    from swarmkit.django.secrets import SecretError as SecretError
+    from swarmkit.django.secrets import SecretFileError as SecretFileError
+    from swarmkit.django.secrets import SecretValueError as SecretValueError
+    from swarmkit.exceptions import CronError as CronError
+    from swarmkit.exceptions import CronScheduleError as CronScheduleError
+    from swarmkit.exceptions import CronSettingsError as CronSettingsError
     from swarmkit.exceptions import (
         DeployError,
         DeployFailedError,
@@ -85,6 +92,19 @@ _LAZY = {
     "merge_stacks": "swarmkit.stack",
 }
 
+# The cron errors, from swarmkit.exceptions like the others.
+__all__ += ["CronError", "CronScheduleError", "CronSettingsError"]
+_LAZY.update(
+    dict.fromkeys(("CronError", "CronScheduleError", "CronSettingsError"), "swarmkit.exceptions")
+)
+
+# The secret errors live in swarmkit.django.secrets: they are also Django's
+# ImproperlyConfigured, so using one imports Django (never `import swarmkit`
+# itself). They are left out of __all__ so that `from swarmkit import *`
+# still works without the django extra.
+_SECRET_ERRORS = ("MissingSecretError", "SecretError", "SecretFileError", "SecretValueError")
+_LAZY.update(dict.fromkeys(_SECRET_ERRORS, "swarmkit.django.secrets"))
+
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
@@ -96,4 +116,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *_SECRET_ERRORS})

@@ -15,10 +15,14 @@
     │   │                          (also ``ImproperlyConfigured``; in
     │   │                          ``swarmkit.django.secrets``; ``.name``)
     │   ├── MissingSecretError     no place has it and there is no default (``.looked_at``)
-    │   ├── SecretFileError        ``$<NAME>_FILE`` names a missing or unreadable file
+    │   ├── SecretFileError        a secret file is missing (``$<NAME>_FILE``), unreadable
+    │   │                          or not UTF-8 (``.path``)
     │   └── SecretValueError       its cast refused it (``.source``)
-    ├── CronError                  a cron job is misdefined (``.job``)
-    │   └── CronScheduleError      not a cron expression of five or six fields
+    ├── CronError                  cron is misdefined: a job (``.job``) or its settings
+    │   ├── CronScheduleError      not a cron expression of five or six fields
+    │   ├── CronSettingsError      the scheduler's cron URL or API key is unusable
+    │   └── SlotError              a slot the endpoint refuses (400; in
+    │                              ``swarmkit.django.runs``)
     ├── MissingExtraError          an extra is not installed (also ``ImportError``;
     │                              ``.extra``): ``pip install 'swarm-django[<extra>]'``
     └── DeployError                talking to a swarm went wrong (``swarmkit.deploy``)
@@ -41,6 +45,7 @@ from collections.abc import Sequence
 __all__ = [
     "CronError",
     "CronScheduleError",
+    "CronSettingsError",
     "DeployError",
     "DeployFailedError",
     "DockerCLIError",
@@ -161,7 +166,7 @@ class EnvFileError(StackError):
 
 
 class CronError(SwarmkitError):
-    """A cron job is defined wrongly; ``job`` names it when known."""
+    """A cron job, or the cron settings, are wrong; ``job`` names the job when known."""
 
     def __init__(self, message: str, *, job: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -170,6 +175,10 @@ class CronError(SwarmkitError):
 
 class CronScheduleError(CronError):
     """A schedule is not a cron expression of five fields (or six, seconds last)."""
+
+
+class CronSettingsError(CronError):
+    """The scheduler's settings are unusable: the cron URL or the API key (never quoted)."""
 
 
 class MissingExtraError(SwarmkitError, ImportError):

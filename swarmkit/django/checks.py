@@ -2,7 +2,8 @@
 
 =============== ==============================================================
 swarmkit.E001   a cron job's schedule is not a valid cron expression
-swarmkit.E002   cron jobs exist, DEBUG is off and no cron API key is set
+swarmkit.E002   cron jobs exist, DEBUG is off and no cron API key is set; or
+                the key cannot be read, or is not printable ASCII
 swarmkit.E003   ``ProbeMiddleware`` is not in ``MIDDLEWARE``
 swarmkit.E004   ``ProbeMiddleware`` is not the first middleware
 swarmkit.E005   a probe path setting is not an absolute path ending in ``/``,
@@ -11,7 +12,9 @@ swarmkit.E006   ``SWARMKIT_HEALTH_TTL`` is not a number >= 0
 swarmkit.E007   ``SWARMKIT_CRON_TZ`` is not a known time zone
 swarmkit.E008   two cron jobs have the same name
 swarmkit.E009   a cron job's lease is not a positive number of seconds
-swarmkit.E010   ``SWARMKIT_CRON_URL`` is not an http(s) URL ending in ``/``
+swarmkit.E010   ``SWARMKIT_CRON_URL`` is refused by the scheduler's
+                :func:`~swarmkit.django.scheduler.check_url`: not http(s),
+                no host, credentials in it, or not ending in ``/``
 swarmkit.W001   the cron API key is shorter than 32 characters
 swarmkit.W002   a job that runs in the request has a lease longer than
                 ``SWARMKIT_CRON_REQUEST_TIMEOUT``
@@ -23,10 +26,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
-from swarmkit.django.conf import swarmkit_settings
+# Every setting through the settings object (raw: a check must see a wrong
+# type, not the property's conversion of it), never django.conf directly.
+from swarmkit.django.conf import cron_key_problem, swarmkit_settings
 
 __all__ = ["check_middleware", "check_probe_settings"]
 
@@ -36,7 +40,7 @@ PROBE_MIDDLEWARE = "swarmkit.django.middleware.ProbeMiddleware"
 @register(Tags.compatibility)
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E003/E004: the probes must answer before any other middleware runs."""
-    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    middleware = list(swarmkit_settings.django("MIDDLEWARE") or [])
     if PROBE_MIDDLEWARE not in middleware:
         return [
             Error(
@@ -73,8 +77,8 @@ def _path_error(setting: str, value: Any) -> str | None:
 def check_probe_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E005/E006: probe paths and the readiness TTL."""
     errors: list[CheckMessage] = []
-    alive = getattr(settings, "SWARMKIT_ALIVE_PATH", swarmkit_settings.ALIVE_PATH)
-    ready = getattr(settings, "SWARMKIT_READY_PATH", swarmkit_settings.READY_PATH)
+    alive = swarmkit_settings.raw("ALIVE_PATH")
+    ready = swarmkit_settings.raw("READY_PATH")
     for setting, value in (("ALIVE_PATH", alive), ("READY_PATH", ready)):
         problem = _path_error(setting, value)
         if problem:
@@ -87,7 +91,7 @@ def check_probe_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 id="swarmkit.E005",
             )
         )
-    ttl = getattr(settings, "SWARMKIT_HEALTH_TTL", 2.0)
+    ttl = swarmkit_settings.raw("HEALTH_TTL")
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 0:
         errors.append(
             Error(
@@ -118,7 +122,7 @@ def check_cron_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     from swarmkit.django.cron import duplicate_job_names, get_jobs
 
     messages: list[CheckMessage] = []
-    timeout: Any = getattr(settings, "SWARMKIT_CRON_REQUEST_TIMEOUT", 30.0)
+    timeout: Any = swarmkit_settings.raw("CRON_REQUEST_TIMEOUT")
     for name, job in sorted(get_jobs().items()):
         where = f"{job.func.__module__}.{job.func.__qualname__}"
         if job.error is not None:
@@ -168,12 +172,12 @@ def check_cron_jobs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 @register(Tags.compatibility)
 def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E002/E007/E010/W001: the API key, the time zone and the scheduler's URL."""
-    from urllib.parse import urlsplit
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from django.core.checks import Warning as CheckWarning
 
     from swarmkit.django.cron import get_jobs
+    from swarmkit.django.scheduler import check_url
     from swarmkit.django.secrets import SecretError
 
     messages: list[CheckMessage] = []
@@ -188,7 +192,16 @@ def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="swarmkit.E002",
             )
         )
-    if not messages and not key and get_jobs() and not settings.DEBUG:
+    problem = cron_key_problem(key) if key else None
+    if problem:
+        messages.append(
+            Error(
+                problem,
+                hint="make a new key of letters and digits, e.g. `openssl rand -hex 32`",
+                id="swarmkit.E002",
+            )
+        )
+    if not messages and not key and get_jobs() and not swarmkit_settings.django("DEBUG"):
         messages.append(
             Error(
                 f"{len(get_jobs())} cron job(s) are defined but no cron API key is set, "
@@ -206,7 +219,7 @@ def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="swarmkit.W001",
             )
         )
-    zone: Any = getattr(settings, "SWARMKIT_CRON_TZ", "UTC")
+    zone: Any = swarmkit_settings.raw("CRON_TZ")
     try:
         if not isinstance(zone, str):
             raise ValueError(zone)
@@ -221,20 +234,15 @@ def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="swarmkit.E007",
             )
         )
-    url: Any = getattr(settings, "SWARMKIT_CRON_URL", None)
-    if url is not None:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or not url.endswith("/")
-        ):
-            messages.append(
-                Error(
-                    f"SWARMKIT_CRON_URL = {url!r} is not an http(s) URL ending in '/'",
-                    hint="e.g. 'http://app:8000/api/cron/' (the scheduler appends '<job>/')",
-                    id="swarmkit.E010",
-                )
+    url: Any = swarmkit_settings.raw("CRON_URL")
+    # The scheduler's own rule (check_url), so the check and the command agree.
+    problem = None if url is None else check_url(url)
+    if problem:
+        messages.append(
+            Error(
+                f"SWARMKIT_CRON_URL: {problem}",
+                hint="e.g. 'http://app:8000/api/cron/' (the scheduler appends '<job>/')",
+                id="swarmkit.E010",
             )
+        )
     return messages

@@ -9,7 +9,10 @@ The order of things, for a call for ``(job, slot)``:
    the run. If the slot is already recorded, the transaction releases the
    lease again and the call is refused as ``done``.
 3. Run the job with a heartbeat renewing the lease, record how it ended, and
-   release the lease.
+   release the lease. The end is recorded only while the run is still
+   ``running`` with token ``T`` (fenced): a holder that stalled past its lease
+   and then resumed finds its run marked ``lost`` by a newer holder, leaves it
+   so, and logs that it was fenced off.
 
 A refused call is a :class:`Conflict`; anything else a :class:`RunResult`.
 """
@@ -36,6 +39,7 @@ from swarmkit.exceptions import CronError
 
 __all__ = [
     "MAX_FUTURE",
+    "MAX_PAST",
     "Conflict",
     "RunResult",
     "SlotError",
@@ -52,13 +56,21 @@ logger = logging.getLogger("swarmkit.cron")
 MAX_FUTURE: Final = dt.timedelta(seconds=60)
 """How far ahead of this replica's clock a slot may be (scheduler clock skew)."""
 
+MAX_PAST: Final = dt.timedelta(days=3660)
+"""How far behind this replica's clock a slot may be: ten years, more than any
+schedule's gap between two slots (``0 0 29 2 *`` skips 2100: eight years), and
+far from the ends of ``datetime``'s range, whose arithmetic would overflow."""
+
 _SLOT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _ERROR_MAX = 300
 _Status = CronRun.Status
 
 
-class SlotError(ValueError):
-    """A slot that is malformed, not UTC, too far ahead, or not on the job's schedule."""
+class SlotError(CronError, ValueError):
+    """A slot that is malformed, not UTC, too far ahead or behind, or not on the job's schedule.
+
+    The endpoint answers it with a 400; ``str()`` is the message it shows.
+    """
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,12 @@ def check_slot(job: CronJob, slot: dt.datetime, now: dt.datetime | None = None) 
     if slot - now > MAX_FUTURE:
         raise SlotError(
             f"slot {format_slot(slot)} is more than {MAX_FUTURE.seconds} s in the future"
+        )
+    # Before the schedule maths: a slot near datetime.min would overflow it.
+    if now - slot > MAX_PAST:
+        raise SlotError(
+            f"slot {format_slot(slot)} is more than {MAX_PAST.days} days in the past",
+            hint="send a slot of the last ten years, or no slot for a manual run",
         )
     if not job.is_slot(slot):
         raise SlotError(
@@ -212,6 +230,35 @@ def run_slot(job: CronJob, slot: dt.datetime | None = None) -> RunResult | Confl
     return RunResult(job.name, when, run_id, status, token, manual, duration_ms)
 
 
+def _record_end(
+    job: CronJob, run_pk: int, context: RunContext, status: str, *, duration_ms: int, error: str
+) -> str:
+    """Record how the run ended, fenced by its token; the status the record now holds.
+
+    Only a run still ``running`` under this holder's token is updated: a
+    holder that stalled past its lease (a paused container, a long GC) finds
+    its run already marked ``lost`` by the newer holder, and must not turn it
+    into ``succeeded`` or ``failed`` behind that holder's back. One
+    conditional UPDATE: on PostgreSQL it waits for a concurrent takeover's
+    row lock and re-checks the condition on the row that takeover wrote.
+    """
+    fenced = CronRun.objects.filter(pk=run_pk, token=context.token, status=_Status.RUNNING)
+    if fenced.update(status=status, finished_at=Now(), duration_ms=duration_ms, error=error):
+        return status
+    recorded = CronRun.objects.filter(pk=run_pk).values_list("status", flat=True).first()
+    logger.warning(
+        "cron job %s: run %s for slot %s (token %d) was fenced off: a newer holder took "
+        "its lease and recorded it as %s, so its own outcome (%s) is not recorded",
+        job.name,
+        context.run_id,
+        format_slot(context.slot),
+        context.token,
+        recorded or "deleted",
+        status,
+    )
+    return recorded or _Status.LOST
+
+
 def _execute(job: CronJob, run_pk: int, context: RunContext) -> tuple[str, int]:
     """Run the job under a heartbeat; record the end and release the lease."""
     heartbeat = lease.Heartbeat(job.name, context.token, job.lease, context.lease_lost.set)
@@ -237,11 +284,8 @@ def _execute(job: CronJob, run_pk: int, context: RunContext) -> tuple[str, int]:
         if status is None:
             # Interrupted (the worker is exiting): the job did not finish.
             error = "lost: interrupted before the job finished (worker exiting)"
-        CronRun.objects.filter(pk=run_pk).update(
-            status=status or _Status.LOST,
-            finished_at=Now(),
-            duration_ms=duration_ms,
-            error=error,
+        final = _record_end(
+            job, run_pk, context, status or _Status.LOST, duration_ms=duration_ms, error=error
         )
         if not lease.release(job.name, context.token):
             logger.warning(
@@ -249,7 +293,6 @@ def _execute(job: CronJob, run_pk: int, context: RunContext) -> tuple[str, int]:
                 job.name,
                 context.token,
             )
-    final = status or _Status.LOST
     logger.info(
         "cron job %s: slot %s %s in %d ms", job.name, format_slot(context.slot), final, duration_ms
     )

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from swarmkit._version import __version__
+from swarmkit.django.conf import CRON_KEY_STRIP, cron_key_problem
 from swarmkit.django.cron import CronJob
-from swarmkit.exceptions import CronScheduleError
+from swarmkit.exceptions import CronScheduleError, CronSettingsError
 
 __all__ = [
     "EventLog",
@@ -201,13 +202,27 @@ def classify(code: int | None, body: bytes, location: str | None = None) -> Verd
     return Verdict("config_error", {"detail": detail, "hint": hint})
 
 
-def check_url(url: str) -> str | None:
-    """What is wrong with ``url`` as the cron URL, or ``None``: http(s), a host, ends in ``/``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"cron URL {url!r} is not an http:// or https:// URL with a host"
+def check_url(url: object) -> str | None:
+    """What is wrong with ``url`` as the cron URL, or ``None``: http(s), a host, ends in ``/``.
+
+    The one rule for ``SWARMKIT_CRON_URL``: the scheduler and the system check
+    ``swarmkit.E010`` both use it. A URL with credentials is never quoted.
+    """
+    if not isinstance(url, str):
+        return f"cron URL {url!r} is not a string"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an invalid port or IPv6 literal
+        return f"cron URL {url!r} is not a valid URL"
     if "@" in parts.netloc:
-        return f"cron URL {url!r} has credentials in it; the key goes in cron_api_key"
+        # The part before '@' is a password as often as not: name the host only.
+        return (
+            f"the cron URL for host {hostname!r} has credentials in it; remove them "
+            "(the key goes in the secret cron_api_key)"
+        )
+    if parts.scheme not in ("http", "https") or not hostname:
+        return f"cron URL {url!r} is not an http:// or https:// URL with a host"
     if parts.query or parts.fragment or not parts.path.endswith("/"):
         return f"cron URL {url!r} does not end in '/' (e.g. http://app:8000/api/cron/)"
     return None
@@ -223,7 +238,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Scheduler:
     """Fires ``jobs`` at their slots by POSTing to ``<url><job>/?slot=<UTC ISO>``.
 
-    ``url`` ends in ``/``; ``key`` is the bearer key; ``timeout`` bounds one
+    ``url`` ends in ``/`` (:func:`check_url`); ``key`` is the bearer key
+    (stripped as the endpoint strips it, printable ASCII):
+    :class:`~swarmkit.exceptions.CronSettingsError` when either is unusable,
+    :class:`~swarmkit.exceptions.CronScheduleError` for an invalid job. ``timeout`` bounds one
     call (the app's request timeout plus a margin); ``grace`` is the missed-slot
     and retry window (see the module docstring); ``drain`` is how long a stop
     waits for calls in flight; ``log`` receives the events.
@@ -242,7 +260,12 @@ class Scheduler:
     ) -> None:
         problem = check_url(url)
         if problem:
-            raise ValueError(problem)
+            raise CronSettingsError(problem, hint="set SWARMKIT_CRON_URL (or pass --url)")
+        key = key.strip(CRON_KEY_STRIP)
+        problem = cron_key_problem(key) if key else "the cron API key is empty"
+        if problem:
+            # Checked here: http.client would refuse it later quoting the whole header.
+            raise CronSettingsError(problem, hint="fix the secret cron_api_key")
         self.jobs = sorted(jobs, key=lambda job: job.name)
         for job in self.jobs:
             if job.error is not None:
@@ -332,10 +355,17 @@ class Scheduler:
         try:
             outcome = self._attempts(job, slot, stop, deadline)
         except Exception as exc:  # a bug must reach the log, not just stderr
-            self._log("error", job=job.name, slot=slot, error=f"{type(exc).__name__}: {exc}")
+            self._log("error", job=job.name, slot=slot, error=self._redacted(exc))
             outcome = "error"
         with self._lock:
             self._outcomes[job.name] = outcome
+
+    def _redacted(self, exc: Exception) -> str:
+        """``Type: message``, or only the type if the message shows any of the key."""
+        text = f"{type(exc).__name__}: {exc}"
+        if self._key in text or repr(self._key)[1:-1] in text:
+            return f"{type(exc).__name__} (message withheld: it contained the API key)"
+        return text
 
     def _attempts(
         self, job: CronJob, slot: dt.datetime, stop: threading.Event, deadline: float

@@ -102,31 +102,38 @@ def secrets_dir() -> Path:
 
 
 def _read(name: str, path: Path, source: str) -> str:
+    # Each error is raised outside its ``except`` block, so it chains nothing:
+    # a UnicodeDecodeError carries the file's bytes, and Django prints chains.
+    error: SecretFileError | None = None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SecretFileError(
+        error = SecretFileError(
             f"secret {name!r}: {source} names {str(path)!r}, which does not exist",
             name=name,
             path=str(path),
             hint="fix the path or unset the variable",
-        ) from None
+        )
     except OSError as exc:
-        raise SecretFileError(
+        error = SecretFileError(
             f"secret {name!r}: cannot read {str(path)!r} ({exc.strerror})",
             name=name,
             path=str(path),
             hint="check the file's owner and mode (secrets: mode: 0400, uid: of the app user)",
-        ) from None
+        )
+    if error is not None:
+        raise error
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SecretFileError(
+        error = SecretFileError(
             f"secret {name!r}: {str(path)!r} is not UTF-8 text",
             name=name,
             path=str(path),
             hint="store the secret as UTF-8 text",
-        ) from None
+        )
+    if error is not None:
+        raise error
     return text.rstrip("\r\n")
 
 
@@ -157,7 +164,19 @@ def _not_found_places(name: str) -> tuple[str, ...]:
     )
 
 
+def _cast_name(cast: Callable[[str], Any]) -> str:
+    # Never str(cast): a partial or an object's repr could show anything.
+    return str(getattr(cast, "__qualname__", None) or type(cast).__name__)
+
+
 def _cast_value(name: str, value: str, source: str, cast: Callable[[str], Any]) -> Any:
+    """``cast(value)``, or :class:`SecretValueError` naming the cast's exception type only.
+
+    The value never reaches a message: a cast's exception text quotes it as
+    often as not (``int()``'s, ``KeyError``'s, a URL parser's), so neither
+    that text nor the exception itself is kept; the error is raised outside
+    the ``except`` block so that it chains no exception at all.
+    """
     if cast is bool:
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -170,34 +189,35 @@ def _cast_value(name: str, value: str, source: str, cast: Callable[[str], Any]) 
             source=source,
             hint="use one of true/false, yes/no, on/off, 1/0",
         )
+    if cast is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    error: SecretValueError | None = None
     if cast is int:
         try:
             return int(value.strip())
         except ValueError:
-            raise SecretValueError(
+            error = SecretValueError(
                 f"secret {name!r} from {source} is not an integer",
                 name=name,
                 source=source,
                 hint="write a whole number such as 30",
-            ) from None
-    if cast is list:
-        return [item.strip() for item in value.split(",") if item.strip()]
+            )
+        raise error
     try:
         return cast(value)
     except SecretError:
         raise
     except _SafeValueError as exc:
-        raise SecretValueError(
-            f"secret {name!r} from {source}: {exc}", name=name, source=source
-        ) from None
-    except (ValueError, TypeError) as exc:
-        # The exception text may quote the value (a password in a URL): never show it.
-        raise SecretValueError(
-            f"secret {name!r} from {source} was refused by {getattr(cast, '__name__', cast)!s} "
+        error = SecretValueError(f"secret {name!r} from {source}: {exc}", name=name, source=source)
+    except Exception as exc:  # any cast, any exception: only its type is shown
+        error = SecretValueError(
+            f"secret {name!r} from {source} was refused by {_cast_name(cast)} "
             f"({type(exc).__name__})",
             name=name,
             source=source,
-        ) from None
+            hint="the value is not shown; check it against what the cast expects",
+        )
+    raise error
 
 
 @overload
@@ -250,11 +270,12 @@ def database_url(url: str) -> dict[str, Any]:
     url = url.strip()
     if "://" not in url:
         raise _SafeValueError("not a URL: write scheme://..., e.g. postgresql://user@host/db")
+    unknown = False
     try:
         config = dj_database_url.parse(url)
     except dj_database_url.UnknownSchemeError:
-        scheme = url.split("://", 1)[0]
-        raise _SafeValueError(
-            f"unknown database scheme {scheme!r}: use postgresql:// or sqlite://"
-        ) from None
+        unknown = True
+    if unknown:
+        # Not even the scheme is quoted: it is part of the secret's value.
+        raise _SafeValueError("unknown database scheme: use postgresql:// or sqlite://")
     return dict(config)

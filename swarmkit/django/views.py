@@ -2,8 +2,10 @@
 
 Statuses: 401 no valid ``Authorization: Bearer <key>`` (checked before
 anything else, so it reveals nothing about jobs), 404 unknown job, 400 bad
-slot, 405 not POST, 409 ``{"reason": "running" | "done"}``, 200 ran, 202
-started in the background, 500 the job raised. The exactly-once logic is in
+slot (malformed, or outside the bounds of
+:func:`~swarmkit.django.runs.check_slot`), 405 not POST, 409
+``{"reason": "running" | "done"}``, 200 ran, 202 started in the background,
+500 the job raised or its run was lost. The exactly-once logic is in
 :mod:`swarmkit.django.runs`.
 """
 
@@ -17,7 +19,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from swarmkit.django.conf import swarmkit_settings
+from swarmkit.django.conf import CRON_KEY_STRIP, swarmkit_settings
 from swarmkit.django.cron import get_job
 from swarmkit.django.runs import (
     Conflict,
@@ -48,8 +50,9 @@ def _json(status: int, data: dict[str, Any]) -> JsonResponse:
 def _api_key() -> bytes | None:
     try:
         key = swarmkit_settings.CRON_API_KEY
-    except SecretError:
-        logger.exception("cron API key unreadable: every cron call is refused")
+    except SecretError as exc:
+        # One line, no traceback: the message names where the key was looked for, never it.
+        logger.error("cron API key unreadable, every cron call is refused: %s", exc)
         return None
     return key.encode() if key else None
 
@@ -57,8 +60,11 @@ def _api_key() -> bytes | None:
 def _authorized(request: HttpRequest) -> bool:
     key = _api_key()
     scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
-    # compare_digest on bytes: the time taken does not depend on how much matches.
-    matches = hmac.compare_digest(supplied.strip().encode(), key or b"\0")
+    # The same rule as the configured key's (conf.CRON_KEY_STRIP), so a key
+    # that is accepted at all can match. compare_digest on bytes: the time
+    # taken does not depend on how much of the key matches.
+    presented = supplied.strip(CRON_KEY_STRIP).encode()
+    matches = hmac.compare_digest(presented, key or b"\0")
     return key is not None and scheme.lower() == "bearer" and matches
 
 

@@ -237,7 +237,7 @@ def test_database_url_through_secret(places: dict[str, Path]) -> None:
     ("url", "fragment"),
     [
         ("app:hunter2@db/app", "not a URL"),
-        ("mongodb://app:hunter2@db/app", "unknown database scheme 'mongodb'"),
+        ("mongodb://app:hunter2@db/app", "unknown database scheme"),
     ],
 )
 def test_database_url_errors_name_the_secret_not_the_password(

@@ -24,6 +24,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from swarmkit.django.conf import swarmkit_settings
 from swarmkit.django.cron import CronJob, get_jobs
 from swarmkit.django.scheduler import EventLog, Scheduler, check_url
+from swarmkit.django.secrets import SecretError
+from swarmkit.exceptions import CronError
 
 __all__ = ["Command"]
 
@@ -74,7 +76,10 @@ class Command(BaseCommand):
         problem = check_url(url)
         if problem:
             raise CommandError(problem)
-        key = swarmkit_settings.CRON_API_KEY
+        try:
+            key = swarmkit_settings.CRON_API_KEY
+        except SecretError as exc:  # its message names the places, never the value
+            raise CommandError(str(exc)) from None
         if not key:
             raise CommandError(
                 "no cron API key: create the Docker secret 'cron_api_key' and give it to "
@@ -87,15 +92,19 @@ class Command(BaseCommand):
                 "SWARMKIT_CRON_GRACE must be >= 0 and SWARMKIT_CRON_REQUEST_TIMEOUT > 0"
             )
         log = EventLog(self.stdout)
-        scheduler = Scheduler(
-            _chosen_jobs(options["jobs"]),
-            url=url,
-            key=key,
-            log=log,
-            timeout=timeout + _REQUEST_MARGIN,
-            grace=grace,
-            drain=options["drain"],
-        )
+        try:
+            scheduler = Scheduler(
+                _chosen_jobs(options["jobs"]),
+                url=url,
+                key=key,
+                log=log,
+                timeout=timeout + _REQUEST_MARGIN,
+                grace=grace,
+                drain=options["drain"],
+            )
+        except CronError as exc:
+            # One line, never the key: CronSettingsError's messages do not quote it.
+            raise CommandError(str(exc)) from None
         stop = threading.Event()
         if options["once"]:
             outcomes = _until_signalled(lambda: scheduler.run_once(stop), stop, log)
