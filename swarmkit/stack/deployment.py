@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from swarmkit.stack.base import StackModel
-from swarmkit.stack.types import Count, Duration, Labels, Number, UnitBytes
+from swarmkit.stack.types import Count, Duration, Labels, Number, UnitBytes, UnsignedCount
 
 __all__ = [
     "DeployConfig",
@@ -26,7 +26,7 @@ __all__ = [
 class UpdateConfig(StackModel):
     """``deploy.update_config`` and ``deploy.rollback_config``."""
 
-    parallelism: Count | None = None
+    parallelism: UnsignedCount | None = None
     delay: Duration = "0s"
     failure_action: str = ""
     monitor: Duration = "0s"
@@ -90,7 +90,7 @@ class RestartPolicy(StackModel):
 
     condition: str = ""
     delay: Duration | None = None
-    max_attempts: Count | None = None
+    max_attempts: UnsignedCount | None = None
     window: Duration | None = None
 
 
@@ -105,14 +105,14 @@ class Placement(StackModel):
 
     constraints: list[str] = Field(default_factory=list)
     preferences: list[PlacementPreference] = Field(default_factory=list)
-    max_replicas_per_node: Count = 0
+    max_replicas_per_node: UnsignedCount = 0
 
 
 class DeployConfig(StackModel):
     """``deploy``: how Swarm schedules, updates and restarts the service."""
 
     mode: str = ""
-    replicas: Count | None = None
+    replicas: UnsignedCount | None = None
     labels: Labels = Field(default_factory=dict)
     update_config: UpdateConfig | None = None
     rollback_config: UpdateConfig | None = None

@@ -12,14 +12,16 @@ from swarmkit.stack.syntax import parse_port_spec, parse_volume_spec
 from swarmkit.stack.types import (
     Count,
     Duration,
+    FileMode,
     HostsList,
     Labels,
     MappingWithEquals,
-    Number,
+    PortNumber,
     ShellCommand,
     StringList,
     StringMapping,
     StringOrNumberList,
+    UnsignedNumber,
     checked,
 )
 
@@ -83,7 +85,7 @@ class Healthcheck(StackModel):
     test: list[str] = Field(default_factory=list)
     timeout: Duration | None = None
     interval: Duration | None = None
-    retries: Number | None = None
+    retries: UnsignedNumber | None = None
     start_period: Duration | None = None
     start_interval: Duration | None = None
     disable: bool = False
@@ -114,8 +116,8 @@ class PortConfig(StackModel):
     """A published port, in long form (short forms are expanded on load)."""
 
     mode: str = ""
-    target: Count = 0
-    published: Count = 0
+    target: PortNumber = 0
+    published: PortNumber = 0
     protocol: str = ""
 
 
@@ -178,7 +180,7 @@ class _FileReference(OpenModel):
     target: str = ""
     uid: str = ""
     gid: str = ""
-    mode: Number | None = None
+    mode: FileMode | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -23,15 +23,19 @@ from swarmkit.stack.golang import format_duration, format_float, parse_duration,
 __all__ = [
     "Count",
     "Duration",
+    "FileMode",
     "HostsList",
     "Labels",
     "MappingWithEquals",
     "Number",
+    "PortNumber",
     "ShellCommand",
     "StringList",
     "StringMapping",
     "StringOrNumberList",
     "UnitBytes",
+    "UnsignedCount",
+    "UnsignedNumber",
     "checked",
     "go_sprint",
 ]
@@ -166,6 +170,38 @@ def _truncated(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_whole)]
 """An integer; a whole float (``2.0``) is accepted, as the CLI accepts it."""
+
+
+def _unsigned(convert: Callable[[Any], Any], bits: int) -> Callable[[Any], Any]:
+    top = (1 << bits) - 1
+
+    def run(value: Any) -> Any:
+        # The CLI decodes these into Go's uint64/uint32 and refuses a negative
+        # number ("-1 overflows uint"), a fraction included. Past the top it
+        # silently stores 2**63 (a float's overflowing conversion) or wraps, so
+        # swarmkit refuses instead of deploying a number the file never said.
+        # The value is not repeated: it may come from the environment.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("must be 0 or more (the docker CLI refuses a negative number)")
+            if value > top:
+                raise ValueError(f"must be at most {top}")
+        return convert(value)
+
+    return run
+
+
+UnsignedCount = Annotated[int, BeforeValidator(_unsigned(_whole, 64))]
+"""A Go ``uint64`` (``replicas``, ``parallelism``): 0 to 2**64-1, a whole float accepted."""
+
+UnsignedNumber = Annotated[int, BeforeValidator(_unsigned(_truncated, 64))]
+"""A Go ``uint64`` the schema types as a number (``retries``): a fraction is dropped."""
+
+FileMode = Annotated[int, BeforeValidator(_unsigned(_truncated, 32))]
+"""A Go ``uint32`` file mode (``mode`` of a secret or config reference)."""
+
+PortNumber = Annotated[int, BeforeValidator(_unsigned(_whole, 32))]
+"""A Go ``uint32`` port (long-form ``target`` and ``published``)."""
 
 Number = Annotated[int, BeforeValidator(_truncated)]
 """An integer the schema types as a number: a fraction is dropped, like the CLI."""

@@ -200,10 +200,29 @@ for _tag, _kinds in (
     _GoYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _tagged(_kinds, f"!!{_tag}"))
 
 
+class _RedefiningLoader(yaml.SafeLoader):
+    """The same loader in pure Python, where an anchor may be defined again.
+
+    YAML allows it and go-yaml follows it (an alias means the latest anchor
+    of that name before it); libyaml's composer refuses a second one. Only a
+    file that redefines an anchor is composed by this slower loader.
+    """
+
+    yaml_implicit_resolvers = _GoYamlLoader.yaml_implicit_resolvers
+    yaml_constructors = _GoYamlLoader.yaml_constructors
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if not self.check_event(yaml.AliasEvent):
+            anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+            if anchor is not None:
+                self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
+
+
 class _Walker:
     """Builds Python values from a composed node tree, noting key lines."""
 
-    def __init__(self, loader: _GoYamlLoader, source: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
         self.loader = loader
         self.source = source
         self.lines: Lines = {}
@@ -260,9 +279,16 @@ def load_yaml(text: str, source: str) -> tuple[Any, Lines]:
 
     ``source`` names the file in errors. Raises :class:`StackSyntaxError`.
     """
-    loader = _GoYamlLoader(text)
+    loader: yaml.SafeLoader = _GoYamlLoader(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.composer.ComposerError as exc:
+            if not (exc.context or "").startswith("found duplicate anchor"):
+                raise
+            loader.dispose()
+            loader = _RedefiningLoader(text)
+            node = loader.get_single_node()
         if node is None:
             return None, {}
         walker = _Walker(loader, source)
