@@ -12,7 +12,8 @@ For each variant this script bakes the template with the cookiecutter API
 (hooks off, so the lock folders stay put), puts the variant's current locks
 in place (pip-compile keeps their pins unless ``--upgrade``), runs the baked
 project's own ``scripts/requirements.py lock`` and copies production.txt,
-test.txt, local.txt and inputs.sha256 back.
+deploy.txt (the deploy job's: swarmkit and the docker SDK), test.txt,
+local.txt and inputs.sha256 back.
 
 Until swarm-django is on PyPI, its wheel is built from this checkout into a
 temporary find-links directory (PIP_FIND_LINKS), so the locks pin it with
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
 LOCKS = TEMPLATE / "requirements" / "_locks"
 VARIANTS = ("django5.2-noredis", "django5.2-redis", "django6.1-noredis", "django6.1-redis")
-FILES = ("production.txt", "test.txt", "local.txt", "inputs.sha256")
+FILES = ("production.txt", "deploy.txt", "test.txt", "local.txt", "inputs.sha256")
 LOCK_PYTHON = (3, 12)
 TOOLS = ("pip-tools", "cookiecutter")
 

@@ -317,6 +317,13 @@ def pins(lock: Path) -> dict[str, tuple[str, set[str]]]:
     return found
 
 
+def logical_requirements(lock: Path) -> list[str]:
+    """Every requirement of a lock, one string each (continuations joined; no comments or options)."""
+    lines = [line.split(" #", 1)[0].strip()
+             for line in _CONTINUATION.sub(" ", lock.read_text()).splitlines()]  # fmt: skip
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
+
+
 def locks(project: Path) -> list[Path]:
     return sorted((project / "requirements").glob("*.txt"))
 

@@ -33,9 +33,10 @@ REQUIRED = [
     "{slug}/__init__.py", "{slug}/settings.py", "{slug}/urls.py", "{slug}/wsgi.py",
     "{slug}/asgi.py", "{slug}/management/commands/migrate_locked.py",
     "visits/models.py", "visits/views.py", "visits/migrations/0001_initial.py",
-    "requirements/common.in", "requirements/production.in", "requirements/test.in",
-    "requirements/local.in", "requirements/production.txt", "requirements/test.txt",
-    "requirements/local.txt", "requirements/inputs.sha256", "scripts/requirements.py",
+    "requirements/common.in", "requirements/production.in", "requirements/deploy.in",
+    "requirements/test.in", "requirements/local.in", "requirements/production.txt",
+    "requirements/deploy.txt", "requirements/test.txt", "requirements/local.txt",
+    "requirements/inputs.sha256", "scripts/requirements.py",
     "docker/production/Dockerfile", "docker/production/entrypoint.sh",
     "docker/production/gunicorn.conf.py", "docker/local/Dockerfile",
     "deploy/stack.yml", "deploy/stack.staging.yml", "deploy/stack.production.yml",
@@ -117,6 +118,7 @@ def test_redis_follows_the_option(bakes: Bakes, combo: Combo) -> None:
     assert ("redis" in compose) == combo.redis
     for lock in ("production.txt", "test.txt", "local.txt"):
         assert ("redis" in pins(project / "requirements" / lock)) == combo.redis, lock
+    assert "redis" not in pins(project / "requirements" / "deploy.txt")
     assert ("redis" in (project / "requirements" / "common.in").read_text().lower()) == combo.redis
     if not combo.redis:
         overlays = [project / "deploy" / f"stack.{env}.yml" for env in ("staging", "production")]

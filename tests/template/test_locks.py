@@ -4,6 +4,10 @@ A lock is a promise that ``pip install --require-hashes`` works: each
 variant pins swarm-django by the hash of the wheel built from this very
 commit (the one that would be published), so a change to swarmkit/, the
 README or the packaging without ``make template-lock`` fails here.
+
+deploy.txt is what the generated project's deploy job installs, in a job
+that holds the SSH key of the swarm: swarmkit and the docker SDK, every
+package with its hashes, at the versions production.txt pins.
 """
 
 from __future__ import annotations
@@ -12,9 +16,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.template.helpers import TEMPLATE, pins, sha256
+from tests.template.helpers import (
+    TEMPLATE,
+    check,
+    clean_env,
+    find_links,
+    logical_requirements,
+    output,
+    pins,
+    python_for,
+    run,
+    sha256,
+)
 
 VARIANTS = sorted((TEMPLATE / "requirements" / "_locks").iterdir())
+LOCKS = ("production.txt", "deploy.txt", "test.txt", "local.txt")
+# What `swarmkit deploy` imports (the deploy extra: docker[ssh]), by their lock names.
+DEPLOY_EXTRA = ("docker", "paramiko", "requests")
+# The Python the shipped locks are resolved on (scripts/lock_template.py).
+LOCK_PYTHON = "3.12"
 
 
 def test_there_is_one_lock_set_per_django_and_redis_answer() -> None:
@@ -23,12 +43,70 @@ def test_there_is_one_lock_set_per_django_and_redis_answer() -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_every_variant_ships_every_lock(variant: Path) -> None:
+    present = {path.name for path in variant.iterdir()}
+    assert present == {*LOCKS, "inputs.sha256"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
 def test_shipped_locks_pin_the_checkouts_wheel(variant: Path, wheel: Path) -> None:
     digest = sha256(wheel)
-    for lock in ("production.txt", "test.txt", "local.txt"):
+    for lock in LOCKS:
         entry = pins(variant / lock).get("swarm-django")
         assert entry is not None, f"{variant.name}/{lock} does not pin swarm-django"
         assert entry[1] == {digest}, (
             f"{variant.name}/{lock} pins swarm-django by {sorted(entry[1])}, the checkout's "
             f"wheel is {digest}: run `make template-lock`"
         )
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_deploy_lock_holds_the_deploy_extra_with_hashes(variant: Path) -> None:
+    deploy = variant / "deploy.txt"
+    locked = pins(deploy)
+    for name in DEPLOY_EXTRA:
+        assert name in locked, f"{variant.name}/deploy.txt does not pin {name}"
+    # The job installs it --no-deps --require-hashes: every line pinned and hashed.
+    requirements = logical_requirements(deploy)
+    assert len(requirements) == len(locked) > len(DEPLOY_EXTRA)
+    unhashed = [line for line in requirements if "--hash=sha256:" not in line]
+    assert unhashed == []
+    # Only what deploying needs: not the app's own packages.
+    assert not {"django", "gunicorn", "psycopg", "redis"} & locked.keys()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_deploy_lock_runs_the_versions_production_runs(variant: Path) -> None:
+    """Constrained by production.txt: the swarmkit that deploys is the app's."""
+    deploy, production = pins(variant / "deploy.txt"), pins(variant / "production.txt")
+    shared = deploy.keys() & production.keys()
+    assert {"swarm-django", "pydantic", "pyyaml"} <= shared
+    differ = {name: (deploy[name][0], production[name][0]) for name in shared
+              if deploy[name][0] != production[name][0]}  # fmt: skip
+    assert differ == {}
+
+
+def test_deploy_lock_installs_alone_and_runs_swarmkit(wheel: Path, tmp_path: Path) -> None:
+    """What the deploy job runs: a fresh venv, deploy.txt only, no dependency resolution."""
+    python = python_for(LOCK_PYTHON)
+    env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
+    distinct = {(variant / "deploy.txt").read_bytes(): variant for variant in VARIANTS}
+    for number, variant in enumerate(distinct.values()):
+        venv = tmp_path / f"venv{number}"
+        check(run([python, "-m", "venv", venv]))
+        install = run(
+            [venv / "bin" / "pip", "install", "--quiet", "--no-deps", "--require-hashes",
+             "-r", variant / "deploy.txt"],
+            env=env,
+            timeout=900,
+        )  # fmt: skip
+        assert install.returncode == 0, (
+            f"{variant.name}/deploy.txt does not install (a stale swarm-django hash: "
+            f"run `make template-lock`)\n{output(install)}"
+        )
+        version = check(run([venv / "bin" / "swarmkit", "--version"], env=env))
+        assert pins(variant / "deploy.txt")["swarm-django"][0] in version.stdout + version.stderr
+        # swarmkit.deploy refuses to load without the docker SDK (MissingExtraError).
+        check(run([venv / "bin" / "python", "-c", "import swarmkit.deploy, docker, paramiko"],
+                  env=env))  # fmt: skip
+        check(run([venv / "bin" / "pip", "check"], env=env))

@@ -6,10 +6,14 @@ projects' own configuration applies (ruff reads each project's pyproject.toml).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -203,7 +207,7 @@ def test_requirements_check_passes(bakes: Bakes, combo: Combo) -> None:
     check(requirements_script(bakes.project(combo), sys.executable, "check", clean_env()))
 
 
-@pytest.mark.parametrize("edited", ["common.in", "test.in"])
+@pytest.mark.parametrize("edited", ["common.in", "test.in", "deploy.in"])
 def test_requirements_check_fails_after_an_in_file_changed(
     bakes: Bakes, tmp_path: Path, edited: str
 ) -> None:
@@ -214,3 +218,104 @@ def test_requirements_check_fails_after_an_in_file_changed(
     done = requirements_script(project, sys.executable, "check", clean_env())
     assert done.returncode != 0, output(done)
     assert edited in done.stdout + done.stderr, output(done)
+
+
+def test_requirements_check_fails_without_the_deploy_lock(bakes: Bakes, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(bakes.project(DEFAULT_COMBO), project)
+    (project / "requirements" / "deploy.txt").unlink()
+    done = requirements_script(project, sys.executable, "check", clean_env())
+    assert done.returncode != 0, output(done)
+    assert "deploy.txt: missing" in done.stderr, output(done)
+
+
+# -- the pipeline installs hashed locks only ---------------------------------------------
+
+# Every pip install of the pipeline, as it must read: one lock, every package
+# with its hash, no resolution. No exception, not even pip-tools: CI never
+# compiles (the lock check is offline); `make lock` runs on a developer's machine.
+PIP_INSTALL = re.compile(r"\bpip3?\s+install\b")
+HASHED_INSTALL = re.compile(
+    r"(?:python3? -m )?pip install --no-deps --require-hashes -r (requirements/[a-z]+\.txt)"
+)
+
+
+def job_commands(pipeline: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(job, command)`` of every script line of every job (``default:`` included)."""
+
+    def flatten(commands: Any) -> Iterator[str]:
+        if isinstance(commands, str):
+            yield commands
+        elif isinstance(commands, list):  # GitLab flattens nested lists (YAML anchors)
+            for command in commands:
+                yield from flatten(command)
+
+    for job, spec in pipeline.items():
+        if isinstance(spec, dict):
+            for key in ("before_script", "script", "after_script"):
+                for command in flatten(spec.get(key)):
+                    yield job, command
+
+
+def pip_installs(project: Path) -> list[tuple[str, str]]:
+    """``(job, command)`` of each ``pip install`` in the project's .gitlab-ci.yml."""
+    path = project / ".gitlab-ci.yml"
+    pipeline = yaml.safe_load(path.read_text())
+    found = [(job, command.strip()) for job, command in job_commands(pipeline)
+             for _ in PIP_INSTALL.finditer(command)]  # fmt: skip
+    # Nowhere else either (a variable, an include, a folded block the walk missed).
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    assert sum(len(PIP_INSTALL.findall(line)) for line in lines) == len(found)
+    return found
+
+
+def unhashed_installs(project: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """The pipeline's ``pip install`` lines that are not a hashed lock, and the locks per job."""
+    bad: list[str] = []
+    locks: dict[str, list[str]] = {}
+    for job, command in pip_installs(project):
+        match = HASHED_INSTALL.fullmatch(command)
+        if match is None or not (project / match[1]).is_file():
+            bad.append(f"{job}: {command}")
+        else:
+            locks.setdefault(job, []).append(match[1])
+    return bad, locks
+
+
+def test_every_pip_install_in_the_pipeline_is_a_hashed_lock(bakes: Bakes) -> None:
+    for project in bakes.all():
+        bad, locks = unhashed_installs(project)
+        assert bad == [], project
+        # The job that holds SSH_PRIVATE_KEY installs the deploy lock and nothing else.
+        assert locks == {"test": ["requirements/test.txt"], ".deploy": ["requirements/deploy.txt"]}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'pip install "swarm-django[deploy]==$swarmkit_version"',
+        "pip install --require-hashes -r requirements/deploy.txt",
+        "python3 -m pip install --no-deps --require-hashes -r requirements/nowhere.txt",
+        "pip install pip-tools",
+    ],
+)
+def test_an_unhashed_pip_install_is_caught(bakes: Bakes, tmp_path: Path, command: str) -> None:
+    """The check above, on the install the deploy job used to run and its cousins."""
+    project = tmp_path / "project"
+    shutil.copytree(bakes.project(DEFAULT_COMBO), project)
+    path = project / ".gitlab-ci.yml"
+    pipeline = path.read_text()
+    hashed = "    - pip install --no-deps --require-hashes -r requirements/deploy.txt\n"
+    assert hashed in pipeline
+    path.write_text(pipeline.replace(hashed, f"{hashed}    - {command}\n"))
+    assert unhashed_installs(project)[0] == [f".deploy: {command}"]
+
+
+def test_renovate_maintains_every_lock(bakes: Bakes) -> None:
+    """Renovate's pip-compile manager refreshes deploy.txt with the other locks."""
+    project = bakes.project(DEFAULT_COMBO)
+    config = json.loads((project / "renovate.json").read_text())
+    patterns = [re.compile(p.strip("/")) for p in config["pip-compile"]["managerFilePatterns"]]
+    locks = sorted(p.relative_to(project).as_posix() for p in project.glob("requirements/*.txt"))
+    assert "requirements/deploy.txt" in locks
+    assert [lock for lock in locks if not any(p.search(lock) for p in patterns)] == []

@@ -18,8 +18,8 @@
 # lint), e.g. `deploy/deploy.sh staging --timeout 15m` (default 10m), or
 # `--no-wait`.
 #
-# Needs swarmkit with its deploy extra (pip install "swarm-django[deploy]",
-# the version of requirements/production.txt), DOCKER_HOST naming a manager
+# Needs swarmkit with its deploy extra (pip install --no-deps --require-hashes
+# -r requirements/deploy.txt, as the deploy job does), DOCKER_HOST naming a manager
 # of that environment's swarm (ssh://user@manager; swarmkit reads DOCKER_HOST,
 # not docker contexts) and the docker CLI logged in to the registry:
 # swarmkit deploy always sends those credentials to the swarm, which pulls

@@ -4,10 +4,10 @@
     python scripts/requirements.py lock [PIP-COMPILE OPTIONS]   # make lock
     python scripts/requirements.py check                       # make check-locks
 
-``lock`` compiles requirements/production.in, test.in and local.in, in that
-order (test and local are constrained by production.txt), with pip-compile
-into .txt files that pin every package with its hashes, then records the
-sha256 of every .in file in requirements/inputs.sha256. Options after
+``lock`` compiles requirements/production.in, deploy.in, test.in and
+local.in, in that order (the others are constrained by production.txt), with
+pip-compile into .txt files that pin every package with its hashes, then
+records the sha256 of every .in file in requirements/inputs.sha256. Options after
 ``lock`` go to pip-compile: ``--upgrade``, ``--upgrade-package django``.
 
 ``check`` needs no network: it fails when a .in file changed since the last
@@ -29,7 +29,8 @@ import sys
 from pathlib import Path
 
 # Compiled in this order: the later files are constrained by the earlier ones.
-TARGETS = ("production", "test", "local")
+# deploy.txt is what CI's deploy job installs (swarmkit and the docker SDK).
+TARGETS = ("production", "deploy", "test", "local")
 # Included by the others (-r common.in), never compiled on its own.
 INCLUDED = ("common",)
 RECORD = "inputs.sha256"

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT = Path(__file__).resolve().parent.parent
 SCRIPT = PROJECT / "scripts" / "requirements.py"
 
@@ -48,9 +50,10 @@ def test_a_requirement_without_hash_fails_the_check(tmp_path):
     assert "requests has no --hash" in done.stderr
 
 
-def test_a_missing_lock_fails_the_check(tmp_path):
+@pytest.mark.parametrize("lock", ["production.txt", "deploy.txt", "test.txt", "local.txt"])
+def test_a_missing_lock_fails_the_check(tmp_path, lock):
     root = copy_project(tmp_path)
-    (root / "requirements" / "local.txt").unlink()
+    (root / "requirements" / lock).unlink()
     done = check(root)
     assert done.returncode == 1
-    assert "local.txt: missing" in done.stderr
+    assert f"{lock}: missing" in done.stderr
