@@ -1,0 +1,277 @@
+"""One SSH login per command: the remote engine's socket, forwarded to a local one.
+
+The docker SDK's ``ssh://`` support starts ``ssh ... docker system dial-stdio``
+for every connection it opens (docker/docker-py#2966), so a ``swarmkit status``
+costs a login per API request. Instead, :func:`ssh_tunnel` starts the system's
+``ssh`` once, as::
+
+    ssh -N -T -L <private dir>/docker.sock:/var/run/docker.sock \\
+        -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes \\
+        -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=15 \\
+        -o ControlMaster=no -o ControlPath=none [-l user] [-p port] -- host
+
+and hands out the local socket: the docker SDK uses it as a plain
+``unix://`` socket (its connection pool opens channels over the one SSH
+connection, never new logins), and the ``docker`` CLI that ``deploy`` and
+``rollback`` run gets ``DOCKER_HOST=unix://<that socket>``.
+
+Choices, and why:
+
+- The system ``ssh``, with user, host and port from the URL: the user's
+  ``~/.ssh/config``, ``known_hosts`` and agent apply, as for the docker CLI.
+- ``BatchMode=yes``: ssh never asks (a passphrase, an unknown host key), it
+  fails; a command in CI must not wait for a terminal. Load keys into the
+  agent, and put the manager's key in ``known_hosts`` first.
+- ``ControlMaster=no``/``ControlPath=none``: a master the user's config asks
+  for with ``ControlPersist`` would fork into the background and outlive the
+  command, and a forward requested from an existing master would stay in it.
+- The remote end is ``/var/run/docker.sock`` (``SWARMKIT_SSH_REMOTE_SOCKET``
+  changes it, say for a rootless engine): ``docker system dial-stdio`` would
+  honour the remote's ``DOCKER_HOST``, a forward cannot ask for it.
+- Ready means the local socket accepts a connection; ssh binds it only after
+  the login, so a refused login or a host key mismatch ends ssh first, and
+  the last line it wrote becomes the :class:`EngineError`.
+- Nothing outlives the command: ssh runs in its own session (Ctrl-C reaches
+  swarmkit, which closes the tunnel in ``finally``), the process group is
+  terminated on exit, and on Linux ssh also gets SIGTERM when swarmkit dies
+  (``PR_SET_PDEATHSIG``), even from SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from swarmkit.exceptions import EngineError
+
+__all__ = ["REMOTE_SOCKET", "Tunnel", "ssh_command", "ssh_tunnel"]
+
+REMOTE_SOCKET = "/var/run/docker.sock"
+CONNECT_TIMEOUT = 15
+# A login with a slow agent or a slow server takes more than the TCP connect.
+READY_TIMEOUT = 45.0
+_MAX_DIR = 90
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """A running forward: the local ``socket`` path, and where ssh writes its complaints."""
+
+    socket: str
+    log: Path
+
+    @property
+    def docker_host(self) -> str:
+        """``unix://<socket>``, for the SDK's ``base_url`` and the CLI's ``DOCKER_HOST``."""
+        return f"unix://{self.socket}"
+
+    def ssh_said(self) -> str:
+        """The last line of ssh's standard error that says something (not a banner)."""
+        return _ssh_said(self.log)
+
+
+def ssh_command(url: str, local: str, remote: str, *, connect_timeout: int) -> list[str]:
+    """The ``ssh`` command that forwards ``local`` to ``remote`` on ``url``'s host."""
+    parts = urlsplit(url)
+    if parts.scheme != "ssh" or not parts.hostname:
+        raise EngineError(f"DOCKER_HOST {_public(url)} is not ssh://[user@]host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.password:
+        raise EngineError(
+            f"DOCKER_HOST {_public(url)} has more than ssh://[user@]host[:port]",
+            hint="no path, query or password; set the socket with SWARMKIT_SSH_REMOTE_SOCKET",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise EngineError(f"DOCKER_HOST {_public(url)} has an invalid port") from None
+    command = [
+        os.environ.get("SWARMKIT_SSH") or "ssh",
+        "-N",
+        "-T",
+        "-L",
+        f"{local}:{remote}",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-o",
+        "StreamLocalBindUnlink=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"ConnectTimeout={connect_timeout}",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "ServerAliveCountMax=3",
+        "-o",
+        "ControlMaster=no",
+        "-o",
+        "ControlPath=none",
+    ]
+    if parts.username:
+        command += ["-l", parts.username]
+    if port is not None:
+        command += ["-p", str(port)]
+    return [*command, "--", parts.hostname]
+
+
+@contextlib.contextmanager
+def ssh_tunnel(
+    url: str,
+    *,
+    remote: str | None = None,
+    connect_timeout: int = CONNECT_TIMEOUT,
+    ready_timeout: float = READY_TIMEOUT,
+) -> Iterator[Tunnel]:
+    """Forward the engine socket of ``url`` (``ssh://[user@]host[:port]``) to a local one.
+
+    One ssh process, one login; it is gone when the block ends, however it
+    ends. :class:`EngineError` (one line, ssh's own reason) when ssh cannot
+    log in or forward within ``ready_timeout`` seconds.
+    """
+    remote = remote or os.environ.get("SWARMKIT_SSH_REMOTE_SOCKET") or REMOTE_SOCKET
+    where = _public(url)
+    # mkdtemp's directory is 0700: only this user can reach the socket.
+    directory = tempfile.mkdtemp(prefix="swarmkit-ssh-")
+    if len(directory) > _MAX_DIR:
+        # A long $TMPDIR (macOS's) leaves no room in sun_path (104-108 bytes).
+        os.rmdir(directory)
+        directory = tempfile.mkdtemp(prefix="swarmkit-ssh-", dir="/tmp")
+    local = os.path.join(directory, "docker.sock")
+    command = ssh_command(url, local, remote, connect_timeout=connect_timeout)
+    log_path = Path(directory, "ssh.log")
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        with open(log_path, "wb") as log:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl, before exec
+                )
+            except OSError as exc:
+                raise EngineError(
+                    f"cannot start ssh for {where}: {exc.strerror or exc}",
+                    hint="install the OpenSSH client",
+                ) from exc
+        _wait_ready(process, local, log_path, where, ready_timeout)
+        yield Tunnel(local, log_path)
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _ssh_said(log_path: Path) -> str:
+    """The last line of ssh's standard error that says something (not a banner)."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines()]
+    useful = [
+        line for line in lines if line and not line.startswith(("@", "Warning: Permanently added"))
+    ]
+    return useful[-1] if useful else ""
+
+
+def _wait_ready(
+    process: subprocess.Popen[bytes], local: str, log_path: Path, where: str, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        code = process.poll()
+        if code is not None:
+            reason = _ssh_said(log_path) or f"ssh exited with status {code}"
+            raise EngineError(
+                f"cannot reach a Docker Engine at {where}: {reason}", hint=_hint(reason)
+            )
+        if _accepts(local):
+            return
+        if time.monotonic() > deadline:
+            reason = _ssh_said(log_path) or "no answer"
+            raise EngineError(
+                f"cannot reach a Docker Engine at {where}: ssh did not connect "
+                f"within {timeout:g} s ({reason})",
+                hint="check the host, the port and that sshd answers",
+            )
+        time.sleep(0.02)
+
+
+def _accepts(path: str) -> bool:
+    # The file exists from bind(); a connect also proves listen() happened.
+    if not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def _hint(reason: str) -> str:
+    lowered = reason.lower()
+    if "host key" in lowered:
+        return (
+            "the manager's host key is unknown or not the one in known_hosts: check it, "
+            "then add it (ssh-keyscan) or fix known_hosts (ssh-keygen -R HOST)"
+        )
+    if "permission denied" in lowered:
+        return (
+            "the login was refused: load the deploy key into the agent (ssh-add) or set "
+            "IdentityFile in ~/.ssh/config; swarmkit runs ssh with BatchMode=yes"
+        )
+    return "check DOCKER_HOST, and that `ssh HOST` logs in without a prompt"
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # ssh leads its own process group (start_new_session): end all of it.
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(wait)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that asks Linux to SIGTERM ssh when swarmkit dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return hook
+
+
+def _public(url: str) -> str:
+    # A password has no place in an ssh URL; never repeat one.
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return f"ssh://{parts.username}:***@{netloc}"
