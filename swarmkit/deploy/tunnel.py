@@ -239,14 +239,15 @@ def _hint(reason: str) -> str:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    # ssh leads its own process group (start_new_session): end all of it.
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(wait)
+    # ssh leads its own process group (start_new_session): end all of it,
+    # also when ssh itself has exited (a ProxyCommand's children stay).
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _die_with_parent() -> Callable[[], None] | None:
