@@ -2,7 +2,10 @@
 
 Each command parses its arguments, calls one library function and maps the
 result to an exit code: 0 ok, 1 failed (lint errors, a deploy that did not
-converge), 2 bad input or environment. Errors are one line on stderr.
+converge), 2 bad input or environment. Errors are one line on stderr. The
+deploy commands run in a :func:`~swarmkit.session.engine_session`, which
+owns the engine connection; they load the docker SDK inside it, while ssh
+logs in.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from swarmkit._version import __version__
+
+if TYPE_CHECKING:
+    from swarmkit.deploy import ServiceStatus
 
 __all__ = ["main"]
 
@@ -68,7 +74,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import ServiceStatus, deploy_stack, engine_session
+    from swarmkit.session import engine_session
 
     shown = [""]
 
@@ -85,6 +91,8 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
         shown[0] = waiting
 
     with engine_session() as client:
+        from swarmkit.deploy import deploy_stack
+
         deploy_stack(
             client,
             args.files,
@@ -102,18 +110,22 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import engine_session, rollback_stack
+    from swarmkit.session import engine_session
 
     with engine_session() as client:
+        from swarmkit.deploy import rollback_stack
+
         rollback_stack(client, args.stack, service=args.service, timeout=args.timeout)
     sys.stderr.write(f"stack {args.stack} rolled back\n")
     return EXIT_OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import engine_session, format_status, stack_status
+    from swarmkit.session import engine_session
 
     with engine_session() as client:
+        from swarmkit.deploy import format_status, stack_status
+
         rows = stack_status(client, args.stack)
     sys.stdout.write(format_status(rows))
     return EXIT_OK if all(row.converged for row in rows) else EXIT_FAILED
@@ -122,11 +134,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_logs(args: argparse.Namespace) -> int:
     import time
 
-    from swarmkit.deploy import engine_session, follow_logs, format_line, stack_logs
+    from swarmkit.session import engine_session
 
     since = int(time.time() - args.since) if args.since is not None else None
     options = {"service": args.service, "since": since, "tail": args.tail}
     with engine_session() as client:
+        from swarmkit.deploy import follow_logs, format_line, stack_logs
+
         if args.follow:
             lines = follow_logs(client, args.stack, **options)
         else:
@@ -139,9 +153,11 @@ def _cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _cmd_gc(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import engine_session, gc_stack, stack_services
+    from swarmkit.session import engine_session
 
     with engine_session() as client:
+        from swarmkit.deploy import gc_stack, stack_services
+
         # An unknown stack is an error, not an empty clean-up.
         stack_services(client, args.stack)
         for removed in gc_stack(client, args.stack, keep=args.keep, dry_run=args.dry_run):

@@ -21,13 +21,14 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from swarmkit.deploy.deploy import deploy_stack, render_for_deploy
 from swarmkit.deploy.docker_cli import run_docker
-from swarmkit.deploy.engine import cli_docker_host, connect, engine_session, stack_services
+from swarmkit.deploy.engine import cli_docker_host, connect, stack_services
 from swarmkit.deploy.gc import Removed, gc_stack
 from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
 from swarmkit.deploy.models import STACK_LABEL, Before, EngineService, EngineTask, UpdateStatus
 from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
+from swarmkit.session import engine_session
 
 __all__ = [
     "STACK_LABEL",

@@ -3,10 +3,11 @@
 ``DOCKER_HOST`` (``unix://``, ``tcp://`` or ``ssh://user@host``), ``DOCKER_TLS_VERIFY``
 and ``DOCKER_CERT_PATH`` are read as the docker CLI reads them.
 
-:func:`engine_session` is the way in: a client for the length of a ``with``
-block. Over ``ssh://`` it logs in once, with the system's ``ssh`` (keys,
-agent, ``~/.ssh/config`` and ``known_hosts`` apply), and forwards the
-engine's socket to a private local one (see :mod:`swarmkit.deploy.tunnel`):
+:func:`~swarmkit.session.engine_session` is the way in: a client for the
+length of a ``with`` block. Over ``ssh://`` it logs in once, with the
+system's ``ssh`` (keys, agent, ``~/.ssh/config`` and ``known_hosts`` apply),
+and forwards the engine's socket to a private local one (see
+:mod:`swarmkit.tunnel`; :func:`tunnel_client` is the client over it):
 every API request of the block, and the docker CLI that ``deploy_stack`` and
 ``rollback_stack`` run (:func:`cli_docker_host`), go over that one login, and
 the ssh process ends with the block. :func:`connect` returns a bare client
@@ -25,10 +26,10 @@ import docker
 import docker.errors
 
 from swarmkit.deploy.models import STACK_LABEL
-from swarmkit.deploy.tunnel import ssh_tunnel
 from swarmkit.exceptions import EngineError, StackNotFoundError
+from swarmkit.tunnel import Tunnel
 
-__all__ = ["cli_docker_host", "connect", "engine_session", "stack_services"]
+__all__ = ["cli_docker_host", "connect", "stack_services", "tunnel_client"]
 
 # The DOCKER_HOST the docker CLI must use to reach the same engine as a
 # client of engine_session: its tunnel's socket.
@@ -41,7 +42,7 @@ def connect(*, timeout: int = 60) -> docker.DockerClient:
     Raises :class:`EngineError` when no engine answers, or when the engine is
     not in swarm mode or is a worker. Over ``ssh://`` each API request is a
     new SSH login (the docker SDK's ``use_ssh_client``): prefer
-    :func:`engine_session`, which logs in once.
+    :func:`~swarmkit.session.engine_session`, which logs in once.
     """
     host = os.environ.get("DOCKER_HOST", "")
     where = host or "the local Docker socket"
@@ -54,35 +55,26 @@ def connect(*, timeout: int = 60) -> docker.DockerClient:
 
 
 @contextlib.contextmanager
-def engine_session(*, timeout: int = 60) -> Iterator[docker.DockerClient]:
-    """A manager's client for the ``with`` block, over one SSH login for ``ssh://``.
+def tunnel_client(
+    tunnel: Tunnel, where: str, *, timeout: int = 60
+) -> Iterator[docker.DockerClient]:
+    """A checked manager's client over ``tunnel`` for the block; the docker CLI follows it.
 
-    ``with engine_session() as client:`` checks the engine as :func:`connect`
-    does; the client is closed, and the ssh process (if any) ended, when the
-    block ends, also on an exception or Ctrl-C. Functions given this client
-    run the docker CLI over the same login.
+    :func:`~swarmkit.session.engine_session` is the usual way in.
     """
-    host = os.environ.get("DOCKER_HOST", "")
-    if not host.startswith("ssh://"):
-        client = connect(timeout=timeout)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    with ssh_tunnel(host) as tunnel:
-        try:
-            # version=None asks the engine, as from_env does.
-            client = docker.DockerClient(base_url=tunnel.docker_host, timeout=timeout)
-        except (docker.errors.DockerException, OSError) as exc:
-            raise _unreachable(host, exc, tunnel.ssh_said()) from exc
-        try:
-            _check_manager(client, host, tunnel.ssh_said)
-            _CLI_HOSTS[client] = tunnel.docker_host
-            yield client
-        finally:
-            _CLI_HOSTS.pop(client, None)
-            client.close()
+    tunnel.wait_ready()
+    try:
+        # version=None asks the engine, as from_env does.
+        client = docker.DockerClient(base_url=tunnel.docker_host, timeout=timeout)
+    except (docker.errors.DockerException, OSError) as exc:
+        raise _unreachable(where, exc, tunnel.ssh_said()) from exc
+    try:
+        _check_manager(client, where, tunnel.ssh_said)
+        _CLI_HOSTS[client] = tunnel.docker_host
+        yield client
+    finally:
+        _CLI_HOSTS.pop(client, None)
+        client.close()
 
 
 def cli_docker_host(client: docker.DockerClient) -> str | None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from swarmkit.deploy.docker_cli import run_docker
-from swarmkit.deploy.tunnel import ssh_command, ssh_tunnel
 from swarmkit.exceptions import EngineError
+from swarmkit.tunnel import ssh_command, ssh_tunnel
 
 FAKE_SSH = """\
 #!{python}

@@ -31,6 +31,9 @@ Choices, and why:
 - Ready means the local socket accepts a connection; ssh binds it only after
   the login, so a refused login or a host key mismatch ends ssh first, and
   the last line it wrote becomes the :class:`EngineError`.
+- Standard library only: :func:`swarmkit.session.engine_session` starts ssh
+  first and loads the docker SDK (a quarter of a second) while it logs in,
+  so the login costs little more than the local socket's start-up.
 - Nothing outlives the command: ssh runs in its own session (Ctrl-C reaches
   swarmkit, which closes the tunnel in ``finally``), the process group is
   terminated on exit, and on Linux ssh also gets SIGTERM when swarmkit dies
@@ -49,7 +52,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,12 +66,19 @@ READY_TIMEOUT = 45.0
 _MAX_DIR = 90
 
 
-@dataclass(frozen=True)
 class Tunnel:
-    """A running forward: the local ``socket`` path, and where ssh writes its complaints."""
+    """A forward being set up or running: its local ``socket``, and ssh's complaints."""
 
-    socket: str
-    log: Path
+    def __init__(
+        self, process: subprocess.Popen[bytes], socket: str, log: Path, where: str, timeout: float
+    ) -> None:
+        self.socket = socket
+        self.log = log
+        self._process = process
+        self._where = where
+        self._deadline = time.monotonic() + timeout
+        self._timeout = timeout
+        self._ready = False
 
     @property
     def docker_host(self) -> str:
@@ -79,6 +88,32 @@ class Tunnel:
     def ssh_said(self) -> str:
         """The last line of ssh's standard error that says something (not a banner)."""
         return _ssh_said(self.log)
+
+    def wait_ready(self) -> None:
+        """Return once the socket accepts connections; :class:`EngineError` if ssh fails.
+
+        The deadline counts from ssh's start, so whatever ran in between
+        (loading the docker SDK) overlapped the login.
+        """
+        while not self._ready:
+            code = self._process.poll()
+            if code is not None:
+                reason = self.ssh_said() or f"ssh exited with status {code}"
+                raise EngineError(
+                    f"cannot reach a Docker Engine at {self._where}: {reason}",
+                    hint=_hint(reason),
+                )
+            if _accepts(self.socket):
+                self._ready = True
+            elif time.monotonic() > self._deadline:
+                reason = self.ssh_said() or "no answer"
+                raise EngineError(
+                    f"cannot reach a Docker Engine at {self._where}: ssh did not connect "
+                    f"within {self._timeout:g} s ({reason})",
+                    hint="check the host, the port and that sshd answers",
+                )
+            else:
+                time.sleep(0.01)
 
 
 def ssh_command(url: str, local: str, remote: str, *, connect_timeout: int) -> list[str]:
@@ -132,12 +167,15 @@ def ssh_tunnel(
     remote: str | None = None,
     connect_timeout: int = CONNECT_TIMEOUT,
     ready_timeout: float = READY_TIMEOUT,
+    wait: bool = True,
 ) -> Iterator[Tunnel]:
     """Forward the engine socket of ``url`` (``ssh://[user@]host[:port]``) to a local one.
 
     One ssh process, one login; it is gone when the block ends, however it
     ends. :class:`EngineError` (one line, ssh's own reason) when ssh cannot
-    log in or forward within ``ready_timeout`` seconds.
+    log in or forward within ``ready_timeout`` seconds. With ``wait=False``
+    the block starts while ssh logs in: call :meth:`Tunnel.wait_ready` before
+    using the socket.
     """
     remote = remote or os.environ.get("SWARMKIT_SSH_REMOTE_SOCKET") or REMOTE_SOCKET
     where = _public(url)
@@ -167,8 +205,10 @@ def ssh_tunnel(
                     f"cannot start ssh for {where}: {exc.strerror or exc}",
                     hint="install the OpenSSH client",
                 ) from exc
-        _wait_ready(process, local, log_path, where, ready_timeout)
-        yield Tunnel(local, log_path)
+        tunnel = Tunnel(process, local, log_path, where, ready_timeout)
+        if wait:
+            tunnel.wait_ready()
+        yield tunnel
     finally:
         if process is not None:
             _stop(process)
@@ -186,29 +226,6 @@ def _ssh_said(log_path: Path) -> str:
         line for line in lines if line and not line.startswith(("@", "Warning: Permanently added"))
     ]
     return useful[-1] if useful else ""
-
-
-def _wait_ready(
-    process: subprocess.Popen[bytes], local: str, log_path: Path, where: str, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        code = process.poll()
-        if code is not None:
-            reason = _ssh_said(log_path) or f"ssh exited with status {code}"
-            raise EngineError(
-                f"cannot reach a Docker Engine at {where}: {reason}", hint=_hint(reason)
-            )
-        if _accepts(local):
-            return
-        if time.monotonic() > deadline:
-            reason = _ssh_said(log_path) or "no answer"
-            raise EngineError(
-                f"cannot reach a Docker Engine at {where}: ssh did not connect "
-                f"within {timeout:g} s ({reason})",
-                hint="check the host, the port and that sshd answers",
-            )
-        time.sleep(0.02)
 
 
 def _accepts(path: str) -> bool:
