@@ -8,7 +8,8 @@ costs a login per API request. Instead, :func:`ssh_tunnel` starts the system's
     ssh -N -T -L <private dir>/docker.sock:/var/run/docker.sock \\
         -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes \\
         -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=15 \\
-        -o ControlMaster=no -o ControlPath=none [-l user] [-p port] -- host
+        -o ControlMaster=no -o ControlPath=none -o LogLevel=INFO \\
+        [-l user] [-p port] -- host
 
 and hands out the local socket: the docker SDK uses it as a plain
 ``unix://`` socket (its connection pool opens channels over the one SSH
@@ -25,6 +26,10 @@ Choices, and why:
 - ``ControlMaster=no``/``ControlPath=none``: a master the user's config asks
   for with ``ControlPersist`` would fork into the background and outlive the
   command, and a forward requested from an existing master would stay in it.
+- ``LogLevel=INFO`` (ssh's default): a refused forward ("channel 2: open
+  failed: connect failed: open failed") is logged at that level, and its
+  line is the reason an API request failed. ssh's output goes to a file in
+  the private directory, read only on failure.
 - The remote end is ``/var/run/docker.sock`` (``SWARMKIT_SSH_REMOTE_SOCKET``
   changes it, say for a rootless engine): ``docker system dial-stdio`` would
   honour the remote's ``DOCKER_HOST``, a forward cannot ask for it.
@@ -152,6 +157,8 @@ def ssh_command(url: str, local: str, remote: str, *, connect_timeout: int) -> l
         "ControlMaster=no",
         "-o",
         "ControlPath=none",
+        "-o",
+        "LogLevel=INFO",
     ]
     if parts.username:
         command += ["-l", parts.username]

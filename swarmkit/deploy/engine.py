@@ -120,10 +120,19 @@ def _check_manager(
 def _unreachable(where: str, exc: BaseException, ssh_said: str = "") -> EngineError:
     # Over a tunnel the SDK only sees a closed socket; ssh knows why (say the
     # remote socket is missing, or sshd forbids forwarding).
-    reason = f"{_first_line(exc)}; ssh: {ssh_said}" if ssh_said else _first_line(exc)
+    if not ssh_said:
+        return EngineError(
+            f"cannot reach a Docker Engine at {where}: {_first_line(exc)}",
+            hint="start dockerd, or set DOCKER_HOST=ssh://user@manager",
+        )
+    hint = "check that dockerd runs on the manager"
+    if "open failed" in ssh_said:
+        hint = (
+            "sshd must allow AllowStreamLocalForwarding, and the user must be able to open "
+            "the engine's socket (the docker group; SWARMKIT_SSH_REMOTE_SOCKET names another)"
+        )
     return EngineError(
-        f"cannot reach a Docker Engine at {where}: {reason}",
-        hint="start dockerd, or set DOCKER_HOST=ssh://user@manager",
+        f"cannot reach a Docker Engine at {where}: {_first_line(exc)}; ssh: {ssh_said}", hint=hint
     )
 
 

@@ -72,8 +72,8 @@ class Sshd:
 
 
 @contextmanager
-def private_sshd(root: Path) -> Iterator[Sshd]:
-    """Run sshd in ``root`` until the block ends."""
+def private_sshd(root: Path, extra_config: str = "") -> Iterator[Sshd]:
+    """Run sshd in ``root`` (with ``extra_config`` lines) until the block ends."""
     keygen(root / "host_key")
     keygen(root / "client_key")
     keygen(root / "other_key")  # authorized nowhere: a refused login
@@ -83,7 +83,7 @@ def private_sshd(root: Path) -> Iterator[Sshd]:
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\n"
         f"PidFile {root / 'sshd.pid'}\nAuthorizedKeysFile {root / 'authorized_keys'}\n"
         "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel INFO\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel INFO\n" + extra_config
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
     log_path = root / "sshd.log"

@@ -75,6 +75,14 @@ def swarmkit(*args: str, env: dict[str, str], cwd: Path | None = None) -> Any:
 
 
 def live_processes_mentioning(text: str) -> list[str]:
+    return [command for _, command in _live(text)]
+
+
+def live_pids_mentioning(text: str) -> list[int]:
+    return [pid for pid, _ in _live(text)]
+
+
+def _live(text: str) -> list[tuple[int, str]]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -85,7 +93,7 @@ def live_processes_mentioning(text: str) -> list[str]:
         except (OSError, IndexError):
             continue
         if text.encode() in command and state != "Z":
-            found.append(command.replace(b"\0", b" ").decode(errors="replace"))
+            found.append((int(entry.name), command.replace(b"\0", b" ").decode(errors="replace")))
     return found
 
 
@@ -217,3 +225,47 @@ def test_no_ssh_process_outlives_an_interrupted_command(
         assert live_processes_mentioning(marker) == []
         assert follow.stderr is not None
         assert "Traceback" not in follow.stderr.read()
+
+
+def test_a_remote_socket_ssh_cannot_open_is_one_error_line_with_ssh_reason(
+    ssh_env: dict[str, str], tmpdir_env: dict[str, str]
+) -> None:
+    env = {**ssh_env, **tmpdir_env, "SWARMKIT_SSH_REMOTE_SOCKET": "/nonexistent/docker.sock"}
+    done = swarmkit("status", "anything", env=env)
+    assert_one_error_line(done, "; ssh: ", "open failed")
+    assert live_processes_mentioning(tmpdir_env["TMPDIR"]) == []
+
+
+def test_sshd_refusing_socket_forwarding_is_one_error_line(
+    engine: Any, sshd: Sshd, tmp_path: Path, tmpdir_env: dict[str, str]
+) -> None:
+    root = tmp_path / "sshd"
+    root.mkdir()
+    with private_sshd(root, "AllowStreamLocalForwarding no\n") as strict:
+        done = swarmkit("status", "anything", env={**strict.client_env("c"), **tmpdir_env})
+    assert_one_error_line(done, "; ssh: channel ", "open failed", "AllowStreamLocalForwarding")
+    assert live_processes_mentioning(tmpdir_env["TMPDIR"]) == []
+
+
+def test_a_dead_link_ends_logs_follow_with_one_error_line(
+    ssh_env: dict[str, str], tmpdir_env: dict[str, str], remote_stack: str
+) -> None:
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "swarmkit", "logs", "-f", remote_stack],
+        env={**os.environ, **ssh_env, **tmpdir_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follow.stdout is not None and follow.stderr is not None
+        assert follow.stdout.readline()
+        (ssh_pid,) = live_pids_mentioning(tmpdir_env["TMPDIR"])
+        os.kill(ssh_pid, signal.SIGKILL)  # what ServerAliveInterval does to a dead link
+        assert follow.wait(30) == 2
+        lines = follow.stderr.read().splitlines()
+    finally:
+        follow.kill()
+        follow.wait()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"swarmkit: error: the log stream of {remote_stack}_web broke: ")
