@@ -8,8 +8,8 @@ counting the ``Accepted publickey`` lines sshd logs for each. For
 comparison, the same status through ``connect()`` (the docker SDK's own
 ``ssh://``, a login per request: what the CLI did before ``engine_session``).
 The wall time is the median of ``--runs`` whole commands (interpreter start
-included), over SSH and with the local socket. The stack is removed at the
-end. Writes the block ``ssh-logins`` of docs/benchmarks.md.
+included), over SSH and with the local socket in turns. The stack is
+removed at the end. Writes the block ``ssh-logins`` of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -74,12 +74,13 @@ def measure(runs: int) -> dict[str, str]:
             run([*swarmkit, "deploy", "-c", str(path), "--name", stack,
                  "--resolve-image", "never", "-q"], ssh)  # fmt: skip
             deploy_logins = sshd.logins() - before
-            over_ssh = statistics.median(
-                run([*swarmkit, "status", stack], ssh) for _ in range(runs)
-            )
-            locally = statistics.median(
-                run([*swarmkit, "status", stack], local) for _ in range(runs)
-            )
+            # In turns, so that the other agents' load falls on both alike.
+            pairs = [
+                (run([*swarmkit, "status", stack], ssh), run([*swarmkit, "status", stack], local))
+                for _ in range(runs)
+            ]
+            over_ssh = statistics.median(p[0] for p in pairs)
+            locally = statistics.median(p[1] for p in pairs)
             old = statistics.median(
                 run([sys.executable, "-c", OLD_STATUS, stack], ssh) for _ in range(runs)
             )
@@ -105,8 +106,8 @@ def render(figures: dict[str, str], runs: int) -> str:
     lines += [f"| {name} | {value} |" for name, value in figures.items()]
     lines += [
         "",
-        f"Median of {runs} runs, whole command (interpreter start included), sshd and engine "
-        f"on the same machine (127.0.0.1), Python {platform.python_version()}, "
+        f"Median of {runs} runs in turns, whole command (interpreter start included), "
+        f"sshd and engine on the same machine (127.0.0.1), Python {platform.python_version()}, "
         f"{os.cpu_count()} cores shared with other agents' test suites (so loaded), "
         f"measured {date.today().isoformat()} by `benchmarks/ssh_logins.py`.",
     ]
