@@ -193,11 +193,13 @@ def ssh_tunnel(
         os.rmdir(directory)
         directory = tempfile.mkdtemp(prefix="swarmkit-ssh-", dir="/tmp")
     local = os.path.join(directory, "docker.sock")
-    command = ssh_command(url, local, remote, connect_timeout=connect_timeout)
     log_path = Path(directory, "ssh.log")
     process: subprocess.Popen[bytes] | None = None
     try:
+        command = ssh_command(url, local, remote, connect_timeout=connect_timeout)
         with open(log_path, "wb") as log:
+            # Ctrl-C is held until `process` is set, so that `finally` can end it.
+            held = _hold_signals()
             try:
                 process = subprocess.Popen(
                     command,
@@ -205,13 +207,15 @@ def ssh_tunnel(
                     stdout=subprocess.DEVNULL,
                     stderr=log,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl, before exec
+                    preexec_fn=_child_setup(held),  # noqa: PLW1509 - two system calls, no locks
                 )
             except OSError as exc:
                 raise EngineError(
                     f"cannot start ssh for {where}: {exc.strerror or exc}",
                     hint="install the OpenSSH client",
                 ) from exc
+            finally:
+                _release_signals(held)
         tunnel = Tunnel(process, local, log_path, where, ready_timeout)
         if wait:
             tunnel.wait_ready()
@@ -274,23 +278,48 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook that asks Linux to SIGTERM ssh when swarmkit dies."""
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def _hold_signals() -> set[int | signal.Signals] | None:
+    """Block Ctrl-C and SIGTERM in this thread; the mask to restore (None: no masks here)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(held: set[int | signal.Signals] | None) -> None:
+    # A signal that came meanwhile is raised now, at the latest.
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _child_setup(held: set[int | signal.Signals] | None) -> Callable[[], None] | None:
+    """A pre-exec hook: ssh gets the signal mask back, and (Linux) SIGTERM when swarmkit dies."""
+    prctl = _prctl()
+    if held is None and prctl is None:
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if prctl is not None:
+            prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return hook
+
+
+def _prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-
-    return hook
+    return function
 
 
 def _public(url: str) -> str:

@@ -27,6 +27,8 @@ local = args[args.index("-L") + 1].rsplit(":", 1)[0]
 child = subprocess.Popen(["sleep", "600"])
 with open({pids!r}, "a") as f:
     f.write(f"{{os.getpid()}} {{child.pid}}\\n")
+with open({pids!r} + ".status", "w") as f:
+    f.write(open("/proc/self/status").read())
 mode = {mode!r}
 if mode == "refused":
     sys.stderr.write("Warning: Permanently added 'h' (ED25519) to the list of known hosts.\\r\\n")
@@ -145,6 +147,10 @@ def test_an_ssh_that_never_connects_times_out_and_is_killed(
     assert tunnel_dirs(tmp_path) == []
 
 
+def sig_blk(status: str) -> str:
+    return next(line for line in status.splitlines() if line.startswith("SigBlk:"))
+
+
 def test_tunnel_yields_a_private_socket_and_ends_its_process_group(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,8 +159,20 @@ def test_tunnel_yields_a_private_socket_and_ends_its_process_group(
         assert tunnel.docker_host == f"unix://{tunnel.socket}"
         assert (os.stat(Path(tunnel.socket).parent).st_mode & 0o777) == 0o700
         assert Path(tunnel.socket).is_socket()
+        started = time.monotonic()
         raise KeyboardInterrupt  # Ctrl-C in the middle of a command
+    # SIGTERM did it: ssh got back the signals held while it started.
+    assert time.monotonic() - started < 4
+    status = Path(f"{pids}.status").read_text()
+    assert sig_blk(status) == sig_blk(Path("/proc/self/status").read_text())
     assert all_gone(pids)  # ssh and its child: the group
+    assert tunnel_dirs(tmp_path) == []
+
+
+def test_a_bad_url_leaves_no_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with pytest.raises(EngineError, match="has more than"), ssh_tunnel("ssh://h/some/path"):
+        pass
     assert tunnel_dirs(tmp_path) == []
 
 
