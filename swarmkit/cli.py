@@ -2,7 +2,10 @@
 
 Each command parses its arguments, calls one library function and maps the
 result to an exit code: 0 ok, 1 failed (lint errors, a deploy that did not
-converge), 2 bad input or environment. Errors are one line on stderr.
+converge), 2 bad input or environment. Errors are one line on stderr. The
+deploy commands run in a :func:`~swarmkit.session.engine_session`, which
+owns the engine connection; they load the docker SDK inside it, while ssh
+logs in.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from swarmkit._version import __version__
+
+if TYPE_CHECKING:
+    from swarmkit.deploy import ServiceStatus
 
 __all__ = ["main"]
 
@@ -68,7 +74,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import ServiceStatus, connect, deploy_stack
+    from swarmkit.session import engine_session
 
     shown = [""]
 
@@ -84,34 +90,43 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             sys.stderr.write(f"waiting: {waiting}\n")
         shown[0] = waiting
 
-    deploy_stack(
-        connect(),
-        args.files,
-        args.name,
-        env_file=args.env_file,
-        prune=args.prune,
-        resolve_image=args.resolve_image,
-        wait=not args.no_wait,
-        timeout=args.timeout,
-        progress=progress,
-    )
+    with engine_session() as client:
+        from swarmkit.deploy import deploy_stack
+
+        deploy_stack(
+            client,
+            args.files,
+            args.name,
+            env_file=args.env_file,
+            prune=args.prune,
+            resolve_image=args.resolve_image,
+            wait=not args.no_wait,
+            timeout=args.timeout,
+            progress=progress,
+        )
     if not args.quiet:
         sys.stderr.write(f"stack {args.name} {'deployed' if args.no_wait else 'converged'}\n")
     return EXIT_OK
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import connect, rollback_stack
+    from swarmkit.session import engine_session
 
-    rollback_stack(connect(), args.stack, service=args.service, timeout=args.timeout)
+    with engine_session() as client:
+        from swarmkit.deploy import rollback_stack
+
+        rollback_stack(client, args.stack, service=args.service, timeout=args.timeout)
     sys.stderr.write(f"stack {args.stack} rolled back\n")
     return EXIT_OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import connect, format_status, stack_status
+    from swarmkit.session import engine_session
 
-    rows = stack_status(connect(), args.stack)
+    with engine_session() as client:
+        from swarmkit.deploy import format_status, stack_status
+
+        rows = stack_status(client, args.stack)
     sys.stdout.write(format_status(rows))
     return EXIT_OK if all(row.converged for row in rows) else EXIT_FAILED
 
@@ -119,31 +134,35 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_logs(args: argparse.Namespace) -> int:
     import time
 
-    from swarmkit.deploy import connect, follow_logs, format_line, stack_logs
+    from swarmkit.session import engine_session
 
     since = int(time.time() - args.since) if args.since is not None else None
-    client = connect()
     options = {"service": args.service, "since": since, "tail": args.tail}
-    if args.follow:
-        lines = follow_logs(client, args.stack, **options)
-    else:
-        lines = iter(stack_logs(client, args.stack, **options))
-    for line in lines:
-        sys.stdout.write(format_line(line, timestamps=args.timestamps) + "\n")
+    with engine_session() as client:
+        from swarmkit.deploy import follow_logs, format_line, stack_logs
+
         if args.follow:
-            sys.stdout.flush()
+            lines = follow_logs(client, args.stack, **options)
+        else:
+            lines = iter(stack_logs(client, args.stack, **options))
+        for line in lines:
+            sys.stdout.write(format_line(line, timestamps=args.timestamps) + "\n")
+            if args.follow:
+                sys.stdout.flush()
     return EXIT_OK
 
 
 def _cmd_gc(args: argparse.Namespace) -> int:
-    from swarmkit.deploy import connect, gc_stack, stack_services
+    from swarmkit.session import engine_session
 
-    client = connect()
-    # An unknown stack is an error, not an empty clean-up.
-    stack_services(client, args.stack)
-    for removed in gc_stack(client, args.stack, keep=args.keep, dry_run=args.dry_run):
-        verb = "would remove" if args.dry_run else "removed"
-        sys.stdout.write(f"{verb} {removed.kind} {removed.name}\n")
+    with engine_session() as client:
+        from swarmkit.deploy import gc_stack, stack_services
+
+        # An unknown stack is an error, not an empty clean-up.
+        stack_services(client, args.stack)
+        for removed in gc_stack(client, args.stack, keep=args.keep, dry_run=args.dry_run):
+            verb = "would remove" if args.dry_run else "removed"
+            sys.stdout.write(f"{verb} {removed.kind} {removed.name}\n")
     return EXIT_OK
 
 
@@ -257,12 +276,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM as an exception: ``finally`` blocks run (an SSH tunnel is closed)."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    from swarmkit.exceptions import DeployFailedError, SwarmkitError
+    """Run the command line; return the exit code (130 after Ctrl-C, 143 after SIGTERM)."""
+    import signal
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        return _run(args)
+    try:
+        return _run(args)
+    except _Terminated:
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:  # None: a handler set outside Python, not restorable
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from swarmkit.exceptions import DeployFailedError, SwarmkitError
+
     try:
         code: int = args.run(args)
     except DeployFailedError as exc:

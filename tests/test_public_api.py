@@ -77,7 +77,15 @@ def test_unknown_attribute() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["swarmkit.exceptions", "swarmkit.files", "swarmkit.cli", "swarmkit.healthcheck"]
+    "module",
+    [
+        "swarmkit.exceptions",
+        "swarmkit.files",
+        "swarmkit.cli",
+        "swarmkit.healthcheck",
+        "swarmkit.tunnel",
+        "swarmkit.session",
+    ],
 )
 def test_stdlib_only_modules_stay_light(module: str) -> None:
     code = (

@@ -1,12 +1,13 @@
 """Deploy a stack to Docker Swarm, wait for it, and look after it afterwards.
 
 Needs the ``deploy`` extra (the docker SDK): ``pip install 'swarm-django[deploy]'``.
-Every function takes a client from :func:`connect`, which reads ``DOCKER_HOST``
-as the docker CLI does (``ssh://user@manager`` included)::
+Every function takes a client from :func:`engine_session`, which reads
+``DOCKER_HOST`` as the docker CLI does (``ssh://user@manager`` included, over
+one SSH login for the whole block)::
 
-    client = connect()
-    for row in stack_status(client, "mysite_production"):
-        print(row.name, row.running, row.desired, row.update_state)
+    with engine_session() as client:
+        for row in stack_status(client, "mysite_production"):
+            print(row.name, row.running, row.desired, row.update_state)
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from swarmkit.deploy.deploy import deploy_stack, render_for_deploy
 from swarmkit.deploy.docker_cli import run_docker
-from swarmkit.deploy.engine import connect, stack_services
+from swarmkit.deploy.engine import cli_docker_host, connect, stack_services
 from swarmkit.deploy.gc import Removed, gc_stack
 from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
 from swarmkit.deploy.models import STACK_LABEL, Before, EngineService, EngineTask, UpdateStatus
 from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
+from swarmkit.session import engine_session
 
 __all__ = [
     "STACK_LABEL",
@@ -37,8 +39,10 @@ __all__ = [
     "Removed",
     "ServiceStatus",
     "UpdateStatus",
+    "cli_docker_host",
     "connect",
     "deploy_stack",
+    "engine_session",
     "failure_report",
     "follow_logs",
     "format_line",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import docker
 
 from swarmkit.deploy.docker_cli import docker_cli_path, run_docker
+from swarmkit.deploy.engine import cli_docker_host
 from swarmkit.deploy.rollback import rollback_companions
 from swarmkit.deploy.status import ServiceStatus
 from swarmkit.deploy.wait import snapshot, wait_for_stack
@@ -71,7 +72,7 @@ def deploy_stack(
     if prune:
         command.append("--prune")
     command.append(stack)
-    run_docker(command, stdin=text, docker_cli=cli)
+    run_docker(command, stdin=text, docker_cli=cli, docker_host=cli_docker_host(client))
     if not wait:
         return []
     try:

@@ -30,14 +30,26 @@ def docker_cli_path() -> str:
 
 
 def run_docker(
-    args: Sequence[str], *, stdin: str | None = None, docker_cli: str | None = None
+    args: Sequence[str],
+    *,
+    stdin: str | None = None,
+    docker_cli: str | None = None,
+    docker_host: str | None = None,
 ) -> str:
     """Run ``docker <args>`` (with ``stdin`` on its standard input); its standard output.
 
     The environment is passed on as is: ``DOCKER_HOST`` and the rest reach
-    the CLI as they reach the SDK.
+    the CLI as they reach the SDK. ``docker_host`` replaces ``DOCKER_HOST``
+    (an :func:`~swarmkit.deploy.engine.engine_session`'s forwarded socket,
+    see :func:`~swarmkit.deploy.engine.cli_docker_host`); the TLS variables,
+    meant for the original host, are then dropped.
     """
     command = [docker_cli or docker_cli_path(), *args]
+    env = os.environ.copy()
+    if docker_host is not None:
+        for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS"):
+            env.pop(name, None)
+        env["DOCKER_HOST"] = docker_host
     try:
         result = subprocess.run(
             command,
@@ -45,7 +57,7 @@ def run_docker(
             capture_output=True,
             text=True,
             check=False,
-            env=os.environ.copy(),
+            env=env,
         )
     except OSError as exc:
         raise DockerCLIError(command, None, str(exc)) from exc

@@ -1,14 +1,25 @@
 """A docker SDK client for the swarm manager the environment points at.
 
 ``DOCKER_HOST`` (``unix://``, ``tcp://`` or ``ssh://user@host``), ``DOCKER_TLS_VERIFY``
-and ``DOCKER_CERT_PATH`` are read as the docker CLI reads them. Over ``ssh://``
-the system's ``ssh`` binary is used (as the docker CLI does), so keys, agents
-and ``~/.ssh/config`` work without paramiko.
+and ``DOCKER_CERT_PATH`` are read as the docker CLI reads them.
+
+:func:`~swarmkit.session.engine_session` is the way in: a client for the
+length of a ``with`` block. Over ``ssh://`` it logs in once, with the
+system's ``ssh`` (keys, agent, ``~/.ssh/config`` and ``known_hosts`` apply),
+and forwards the engine's socket to a private local one (see
+:mod:`swarmkit.tunnel`; :func:`tunnel_client` is the client over it):
+every API request of the block, and the docker CLI that ``deploy_stack`` and
+``rollback_stack`` run (:func:`cli_docker_host`), go over that one login, and
+the ssh process ends with the block. :func:`connect` returns a bare client
+instead; over ``ssh://`` the docker SDK then logs in for every request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
@@ -16,39 +27,59 @@ import docker.errors
 
 from swarmkit.deploy.models import STACK_LABEL
 from swarmkit.exceptions import EngineError, StackNotFoundError
+from swarmkit.tunnel import Tunnel
 
-__all__ = ["connect", "stack_services"]
+__all__ = ["cli_docker_host", "connect", "stack_services", "tunnel_client"]
+
+# The DOCKER_HOST the docker CLI must use to reach the same engine as a
+# client of engine_session: its tunnel's socket.
+_CLI_HOSTS: weakref.WeakKeyDictionary[docker.DockerClient, str] = weakref.WeakKeyDictionary()
 
 
 def connect(*, timeout: int = 60) -> docker.DockerClient:
     """A client for the engine of ``DOCKER_HOST``; it must be a swarm manager.
 
     Raises :class:`EngineError` when no engine answers, or when the engine is
-    not in swarm mode or is a worker.
+    not in swarm mode or is a worker. Over ``ssh://`` each API request is a
+    new SSH login (the docker SDK's ``use_ssh_client``): prefer
+    :func:`~swarmkit.session.engine_session`, which logs in once.
     """
     host = os.environ.get("DOCKER_HOST", "")
     where = host or "the local Docker socket"
     try:
         client = docker.from_env(timeout=timeout, use_ssh_client=host.startswith("ssh://"))
-        info: dict[str, Any] = client.info()
     except (docker.errors.DockerException, OSError) as exc:
-        # OSError: requests' connection errors, and an ssh that cannot start.
-        raise EngineError(
-            f"cannot reach a Docker Engine at {where}: {_first_line(exc)}",
-            hint="start dockerd, or set DOCKER_HOST=ssh://user@manager",
-        ) from exc
-    swarm = info.get("Swarm") or {}
-    if swarm.get("LocalNodeState") != "active":
-        raise EngineError(
-            f"the Docker Engine at {where} is not in swarm mode",
-            hint="run docker swarm init, or point DOCKER_HOST at a manager",
-        )
-    if not swarm.get("ControlAvailable"):
-        raise EngineError(
-            f"the Docker Engine at {where} is a swarm worker, not a manager",
-            hint="point DOCKER_HOST at a manager node",
-        )
+        raise _unreachable(where, exc) from exc
+    _check_manager(client, where)
     return client
+
+
+@contextlib.contextmanager
+def tunnel_client(
+    tunnel: Tunnel, where: str, *, timeout: int = 60
+) -> Iterator[docker.DockerClient]:
+    """A checked manager's client over ``tunnel`` for the block; the docker CLI follows it.
+
+    :func:`~swarmkit.session.engine_session` is the usual way in.
+    """
+    tunnel.wait_ready()
+    try:
+        # version=None asks the engine, as from_env does.
+        client = docker.DockerClient(base_url=tunnel.docker_host, timeout=timeout)
+    except (docker.errors.DockerException, OSError) as exc:
+        raise _unreachable(where, exc, tunnel.ssh_said()) from exc
+    try:
+        _check_manager(client, where, tunnel.ssh_said)
+        _CLI_HOSTS[client] = tunnel.docker_host
+        yield client
+    finally:
+        _CLI_HOSTS.pop(client, None)
+        client.close()
+
+
+def cli_docker_host(client: docker.DockerClient) -> str | None:
+    """The ``DOCKER_HOST`` the docker CLI needs for ``client``'s engine; None: the environment's."""
+    return _CLI_HOSTS.get(client)
 
 
 def stack_services(client: docker.DockerClient, stack: str) -> list[Any]:
@@ -60,6 +91,49 @@ def stack_services(client: docker.DockerClient, stack: str) -> list[Any]:
     if not services:
         raise StackNotFoundError(stack, hint="docker stack ls lists the stacks")
     return sorted(services, key=lambda s: str(s.name))
+
+
+def _check_manager(
+    client: docker.DockerClient, where: str, said: Callable[[], str] | None = None
+) -> None:
+    try:
+        info: dict[str, Any] = client.info()
+    except (docker.errors.DockerException, OSError) as exc:
+        # OSError: requests' connection errors, and an ssh that cannot start.
+        client.close()
+        raise _unreachable(where, exc, said() if said else "") from exc
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        client.close()
+        raise EngineError(
+            f"the Docker Engine at {where} is not in swarm mode",
+            hint="run docker swarm init, or point DOCKER_HOST at a manager",
+        )
+    if not swarm.get("ControlAvailable"):
+        client.close()
+        raise EngineError(
+            f"the Docker Engine at {where} is a swarm worker, not a manager",
+            hint="point DOCKER_HOST at a manager node",
+        )
+
+
+def _unreachable(where: str, exc: BaseException, ssh_said: str = "") -> EngineError:
+    # Over a tunnel the SDK only sees a closed socket; ssh knows why (say the
+    # remote socket is missing, or sshd forbids forwarding).
+    if not ssh_said:
+        return EngineError(
+            f"cannot reach a Docker Engine at {where}: {_first_line(exc)}",
+            hint="start dockerd, or set DOCKER_HOST=ssh://user@manager",
+        )
+    hint = "check that dockerd runs on the manager"
+    if "open failed" in ssh_said:
+        hint = (
+            "sshd must allow AllowStreamLocalForwarding, and the user must be able to open "
+            "the engine's socket (the docker group; SWARMKIT_SSH_REMOTE_SOCKET names another)"
+        )
+    return EngineError(
+        f"cannot reach a Docker Engine at {where}: {_first_line(exc)}; ssh: {ssh_said}", hint=hint
+    )
 
 
 def _first_line(exc: BaseException) -> str:

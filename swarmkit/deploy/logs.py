@@ -18,7 +18,7 @@ import docker
 
 from swarmkit.deploy.engine import stack_services
 from swarmkit.deploy.models import EngineTask, sortable_time
-from swarmkit.exceptions import DeployError
+from swarmkit.exceptions import DeployError, EngineError
 
 __all__ = ["LogLine", "follow_logs", "format_line", "service_lines", "stack_logs"]
 
@@ -70,18 +70,36 @@ def follow_logs(
     """Like :func:`stack_logs`, then follows: yields lines as they come, until closed.
 
     Lines of different services arriving within the engine's buffering may
-    come slightly out of order; each service's lines stay in order.
+    come slightly out of order; each service's lines stay in order. A stream
+    that breaks (the engine or the SSH link went away) is an
+    :class:`~swarmkit.exceptions.EngineError`, not a wait for ever.
     """
-    lines: queue.Queue[LogLine] = queue.Queue(maxsize=10_000)
+    lines: queue.Queue[LogLine | _Broken] = queue.Queue(maxsize=10_000)
 
     def pump(svc: Any) -> None:
-        for line in service_lines(client, svc, stack, since=since, tail=tail, follow=True):
-            lines.put(line)
+        try:
+            for line in service_lines(client, svc, stack, since=since, tail=tail, follow=True):
+                lines.put(line)
+        except Exception as exc:  # a thread's error goes to the reader
+            # Also what closing the client at the end of a session does to
+            # the streams: then nobody reads it, and no traceback is printed.
+            lines.put(_Broken(str(svc.name), exc))
 
     for svc in _selected(client, stack, service):
         threading.Thread(target=pump, args=(svc,), daemon=True).start()
     while True:
-        yield lines.get()
+        item = lines.get()
+        if isinstance(item, _Broken):
+            text = str(item.error).strip().splitlines()
+            reason = text[0] if text else type(item.error).__name__
+            raise EngineError(f"the log stream of {item.service} broke: {reason}")
+        yield item
+
+
+@dataclass(frozen=True)
+class _Broken:
+    service: str
+    error: Exception
 
 
 def _selected(client: docker.DockerClient, stack: str, service: str | None) -> list[Any]:

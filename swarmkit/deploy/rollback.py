@@ -13,7 +13,7 @@ from typing import Any
 import docker
 
 from swarmkit.deploy.docker_cli import run_docker
-from swarmkit.deploy.engine import stack_services
+from swarmkit.deploy.engine import cli_docker_host, stack_services
 from swarmkit.deploy.models import Before, EngineService
 from swarmkit.deploy.state import companions_to_roll_back, rollback_targets
 from swarmkit.deploy.status import ServiceStatus
@@ -53,7 +53,7 @@ def rollback_stack(
             hint="Swarm keeps one previous spec per service; deploy the release you want",
         )
     before = snapshot(client, stack)
-    _request_rollbacks([t.name for t in targets], docker_cli)
+    _request_rollbacks(client, [t.name for t in targets], docker_cli)
     return wait_for_stack(
         client, stack, before, timeout=timeout, poll=poll, progress=progress, rolling_back=True
     )
@@ -85,11 +85,17 @@ def rollback_companions(
         return []
     now = snapshot(client, stack)
     names = [c.name for c in companions]
-    _request_rollbacks(names, docker_cli)
+    _request_rollbacks(client, names, docker_cli)
     wait_for_stack(client, stack, now, timeout=timeout, poll=poll, rolling_back=True)
     return names
 
 
-def _request_rollbacks(names: list[str], docker_cli: str | None) -> None:
+def _request_rollbacks(
+    client: docker.DockerClient, names: list[str], docker_cli: str | None
+) -> None:
     for name in names:
-        run_docker(["service", "rollback", "--detach", "--quiet", name], docker_cli=docker_cli)
+        run_docker(
+            ["service", "rollback", "--detach", "--quiet", name],
+            docker_cli=docker_cli,
+            docker_host=cli_docker_host(client),
+        )
