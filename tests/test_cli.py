@@ -210,6 +210,34 @@ def test_lint_exit_codes_and_formats(tmp_path: Path, swarmkit: Callable[..., Res
     assert any(f["code"] == "SK101" and f["severity"] == "error" for f in findings)
 
 
+def test_lint_names_file_and_line(tmp_path: Path, swarmkit: Callable[..., Result]) -> None:
+    base = tmp_path / "stack.yml"
+    base.write_text(
+        'version: "3.8"\nservices:\n  app:\n    image: nginx\n'
+        "    environment: [LOG=1, API_TOKEN=t]\n"
+    )
+    overlay = tmp_path / "stack.prod.yml"
+    overlay.write_text('version: "3.8"\nservices:\n  app:\n    image: "nginx:latest"\n')
+    text = swarmkit("lint", "-c", str(base), "-c", str(overlay)).stdout.splitlines()
+    assert f"{overlay}:4: SK101 error services.app.image: image nginx:latest uses" in text[0]
+    assert text[0].endswith(
+        "(fix: pin a version tag or a digest: image: name:1.2.3 or name@sha256:...)"
+    )
+    assert any(line.startswith(f"{base}:5: SK303 error services.app.environment.API_TOKEN: ")
+               for line in text)  # fmt: skip
+    as_json = json.loads(swarmkit("lint", "-c", str(base), "--format", "json").stdout)
+    image = next(f for f in as_json if f["code"] == "SK101")
+    assert (image["file"], image["line"], image["key_path"]) == (str(base), 4, "services.app.image")
+    deploy = next(f for f in as_json if f["code"] == "SK103")
+    assert (deploy["file"], deploy["line"], deploy["key_path"]) == (
+        str(base),
+        3,
+        "services.app.deploy",
+    )
+    piped = swarmkit("lint", "-c", "-", stdin=base.read_text()).stdout
+    assert piped.startswith("<stdin>:4: SK101 error services.app.image: ")
+
+
 def test_config_output_file_is_written_whole(
     tmp_path: Path, swarmkit: Callable[..., Result]
 ) -> None:

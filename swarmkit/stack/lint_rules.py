@@ -1,42 +1,23 @@
-"""The checks behind :func:`swarmkit.stack.lint.lint_stack`.
+"""The lint rules on images, rolling updates, healthchecks and references (SK1xx, SK2xx).
 
-Each check looks at the stack or at one service and yields :class:`Hit`\\ s:
-a rule code, the dotted key path and a one-line message (and, when the rule's
-generic fix is not precise enough, a specific one). :mod:`swarmkit.stack.lint`
-owns the rule table, severities, silencing and output; keeping the checks here
-lets them stay plain functions over the models, with no import cycle.
+Each check is a plain function over the models, registered with its code,
+severity, title and fix in :data:`rules` (see :mod:`swarmkit.stack.lint_registry`).
+The rules on security, state and ignored keys are in
+:mod:`swarmkit.stack.lint_hardening`.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
+from swarmkit.stack.lint_registry import Hit, RuleSet, Severity
 from swarmkit.stack.model import Stack
 from swarmkit.stack.service import Service
 
-__all__ = [
-    "DATABASE_IMAGES",
-    "DATABASE_PORTS",
-    "IGNORED_KEYS",
-    "Hit",
-    "check_service",
-    "check_stack",
-    "database_kind",
-    "split_image",
-]
+__all__ = ["DATABASE_IMAGES", "database_kind", "rules", "split_image"]
 
-
-class Hit(NamedTuple):
-    """One rule firing: ``fix`` is ``None`` when the rule's own fix applies."""
-
-    code: str
-    key_path: str
-    message: str
-    fix: str | None = None
-
+#: The rules of this module.
+rules = RuleSet()
 
 #: Last path component (or whole path) of images that are databases.
 DATABASE_IMAGES: frozenset[str] = frozenset(
@@ -73,52 +54,6 @@ DATABASE_IMAGES: frozenset[str] = frozenset(
     }
 )
 
-#: Container ports that only a database listens on, and what listens there.
-DATABASE_PORTS: dict[int, str] = {
-    1433: "SQL Server",
-    3306: "MySQL/MariaDB",
-    5432: "PostgreSQL",
-    5984: "CouchDB",
-    6379: "Redis",
-    9042: "Cassandra",
-    11211: "memcached",
-    27017: "MongoDB",
-}
-
-_POSTGRES_FAMILY = frozenset({"postgres", "postgresql", "postgis", "timescaledb", "timescaledb-ha"})
-_POSTGRES_CAPS = "CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID"
-
-#: Service keys ``docker stack deploy`` ignores, with what to do instead.
-IGNORED_KEYS: dict[str, str] = {
-    "build": "build and push the image before deploying; keep build only for compose",
-    "container_name": "remove it; Swarm names tasks STACK_SERVICE.SLOT",
-    "depends_on": "remove it; Swarm starts services in any order, so retry connections",
-    "restart": "use deploy.restart_policy instead",
-    "links": "remove it; services on a shared network reach each other by name",
-    "external_links": "remove it; attach both services to a shared overlay network",
-    "network_mode": "use networks: with an overlay network instead",
-    "privileged": "remove it; grant only the capabilities needed with cap_add",
-    "security_opt": "remove it; Swarm services cannot set security options",
-    "devices": "remove it; Swarm services cannot map devices",
-    "cgroup_parent": "remove it; Swarm services cannot set it",
-    "cgroupns_mode": "remove it; Swarm services cannot set it",
-    "domainname": "remove it; Swarm services cannot set it",
-    "ipc": "remove it; Swarm services cannot set it",
-    "mac_address": "remove it; Swarm services cannot set it",
-    "pid": "remove it; Swarm services cannot set it",
-    "shm_size": "mount a tmpfs at /dev/shm instead",
-    "userns_mode": "remove it; Swarm services cannot set it",
-    "expose": "remove it; services on a shared network reach every port",
-    "tmpfs": "use a volumes entry instead: {type: tmpfs, target: /tmp}",
-}
-
-_SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY")
-_DOCKER_SOCKETS = frozenset({"/var/run/docker.sock", "/run/docker.sock"})
-# Volumes whose data is reachable from every node, so a task may move freely.
-_SHARED_VOLUME_TYPES = frozenset({"nfs", "nfs4", "cifs"})
-# Only these constraints pick particular nodes; node.role or node.platform do not.
-_PINNING = re.compile(r"^\s*(node\.id|node\.hostname|(node|engine)\.labels\.[^\s=!]+)\s*==")
-
 
 def split_image(image: str) -> tuple[str, str, str]:
     """``registry:5000/team/app:1.2@sha256:..`` -> ``("team/app", "1.2", "sha256:..")``.
@@ -148,15 +83,6 @@ def database_kind(image: str) -> str | None:
     return None
 
 
-def _exposes_docker_socket(source: str) -> bool:
-    # Mounting a parent directory (/var/run, /) hands over the socket just the same.
-    if not source.startswith("/"):
-        return False
-    path = posixpath.normpath("/" + source.lstrip("/"))
-    parent = path.rstrip("/") + "/"
-    return any(sock == path or sock.startswith(parent) for sock in _DOCKER_SOCKETS)
-
-
 def _has_healthcheck(service: Service) -> bool:
     check = service.healthcheck
     if check is None or check.disable or check.test[:1] == ["NONE"]:
@@ -165,12 +91,22 @@ def _has_healthcheck(service: Service) -> bool:
     return bool(check.to_data())
 
 
-def _image(p: str, service: Service) -> Iterator[Hit]:
+_HEALTHCHECK_WORDS = ("CMD", "CMD-SHELL", "NONE")
+
+
+@rules.service_rule(
+    "SK101",
+    Severity.ERROR,
+    title="image has no tag, or the tag latest (a digest is fine)",
+    fix="pin a version tag or a digest: image: name:1.2.3 or name@sha256:...",
+)
+def image_pinned(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """The image names a version: a tag other than ``latest``, or a digest."""
+    loc = ("services", name, "image")
     image = service.image
     if not image:
         yield Hit(
-            "SK101",
-            f"{p}.image",
+            loc,
             "no image: docker stack deploy cannot create the service",
             "set image: to a registry path with a pinned tag or digest",
         )
@@ -178,8 +114,7 @@ def _image(p: str, service: Service) -> Iterator[Hit]:
     repository, tag, digest = split_image(image)
     if not repository or repository.endswith("/") or image != image.strip():
         yield Hit(
-            "SK101",
-            f"{p}.image",
+            loc,
             f"image {image!r} has no repository name (an unset variable?); docker stack deploy"
             " refuses it",
             "set the variables the image is built from, e.g. IMAGE and TAG",
@@ -188,219 +123,164 @@ def _image(p: str, service: Service) -> Iterator[Hit]:
     if digest:
         return
     if not tag:
-        yield Hit(
-            "SK101",
-            f"{p}.image",
-            f"image {image} has no tag, so each deploy runs whatever 'latest' is then",
-        )
+        yield Hit(loc, f"image {image} has no tag, so each deploy runs whatever 'latest' is then")
     elif tag == "latest":
         yield Hit(
-            "SK101",
-            f"{p}.image",
+            loc,
             f"image {image} uses the moving tag 'latest'; rollbacks have no version to return to",
         )
 
 
-def _updates(p: str, service: Service, kind: str | None) -> Iterator[Hit]:
-    deploy = service.deploy
+@rules.service_rule(
+    "SK102",
+    Severity.ERROR,
+    title="update or rollback order start-first without a healthcheck",
+    fix="add a healthcheck so Swarm waits for the new task, or use order: stop-first",
+)
+def start_first_has_healthcheck(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """``order: start-first`` only helps when Swarm can tell the new task is ready."""
     for key in ("update_config", "rollback_config"):
-        config = getattr(deploy, key)
+        config = getattr(service.deploy, key)
         if config is not None and config.order == "start-first" and not _has_healthcheck(service):
             why = "the healthcheck disabled" if service.healthcheck else "no healthcheck"
             yield Hit(
-                "SK102",
-                f"{p}.deploy.{key}.order",
+                ("services", name, "deploy", key, "order"),
                 f"order start-first with {why}: Swarm stops the old task as soon as "
                 "the new one starts, before it can serve",
             )
-    if deploy.mode not in ("", "replicated", "global"):
-        return  # jobs run to completion; they have no rolling update to protect
-    update = deploy.update_config
+
+
+def _rolling(service: Service) -> bool:
+    # Jobs run to completion; they have no rolling update to protect.
+    return service.deploy.mode in ("", "replicated", "global")
+
+
+@rules.service_rule(
+    "SK103",
+    Severity.WARNING,
+    title="no update_config, or its failure_action is not rollback",
+    fix="set deploy.update_config.failure_action: rollback",
+)
+def update_rolls_back(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """A failed update rolls back instead of pausing half-done."""
+    if not _rolling(service):
+        return
+    update = service.deploy.update_config
     if update is None:
         yield Hit(
-            "SK103",
-            f"{p}.deploy",
+            ("services", name, "deploy"),
             "no deploy.update_config: a failed update pauses half-done instead of rolling back",
         )
     elif update.failure_action != "rollback":
         action = update.failure_action or "pause"
         yield Hit(
-            "SK103",
-            f"{p}.deploy.update_config.failure_action",
+            ("services", name, "deploy", "update_config", "failure_action"),
             f"failure_action is {action}: a failed update is not rolled back",
         )
+
+
+@rules.service_rule(
+    "SK104",
+    Severity.WARNING,
+    title="one replica updated stop-first: down during every update",
+    fix="set deploy.update_config.order: start-first with a healthcheck, or run 2+ replicas",
+)
+def single_replica_stays_up(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """One replica updated stop-first is down for the length of each update.
+
+    Not for databases: they run one replica on purpose, and a second copy
+    must not start on the same data.
+    """
+    deploy = service.deploy
+    update = deploy.update_config
     replicas = 1 if deploy.replicas is None else deploy.replicas
     order = update.order if update is not None else ""
     if (
         deploy.mode in ("", "replicated")
         and replicas == 1
         and order != "start-first"
-        and kind is None
+        and database_kind(service.image) is None
     ):
-        path = f"{p}.deploy.update_config.order" if update is not None else f"{p}.deploy"
+        loc: tuple[str, ...] = ("services", name, "deploy")
         yield Hit(
-            "SK104",
-            path,
+            (*loc, "update_config", "order") if update is not None else loc,
             f"one replica updated {order or 'stop-first (the default)'}: "
             "the service is down during every update",
         )
 
 
-def _references(p: str, stack: Stack, service: Service) -> Iterator[Hit]:
+@rules.service_rule(
+    "SK105",
+    Severity.ERROR,
+    title="healthcheck.test holds two commands (merged from two files)",
+    fix="set the whole healthcheck in one file, or override it with disable + a new test",
+)
+def one_healthcheck_command(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """``healthcheck.test`` is one command."""
+    test = service.healthcheck.test if service.healthcheck else []
+    # Merging appends lists, healthcheck.test included: base [CMD, a] plus an
+    # overlay's [CMD-SHELL, b] makes one command that runs "a CMD-SHELL b".
+    if sum(word in _HEALTHCHECK_WORDS for word in test) > 1:
+        yield Hit(
+            ("services", name, "healthcheck", "test"),
+            "healthcheck.test holds more than one command (an overlay's test was appended"
+            " to the base's, as docker stack merges lists)",
+        )
+
+
+@rules.service_rule(
+    "SK201",
+    Severity.ERROR,
+    title="secret, config, network or named volume not declared at top level",
+    fix="declare it under the top-level secrets, configs, networks or volumes key",
+)
+def references_declared(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+    """What a service names (secrets, configs, networks, named volumes) is declared."""
+    p = ("services", name)
     for i, secret in enumerate(service.secrets):
         if secret.source not in stack.secrets:
             yield Hit(
-                "SK201",
-                f"{p}.secrets[{i}]",
+                (*p, "secrets", i),
                 f"secret {secret.source} is not defined under top-level secrets",
                 f"declare it: secrets: {{{secret.source}: {{external: true}}}} or a file",
             )
     for i, config in enumerate(service.configs):
         if config.source not in stack.configs:
             yield Hit(
-                "SK201",
-                f"{p}.configs[{i}]",
+                (*p, "configs", i),
                 f"config {config.source} is not defined under top-level configs",
                 f"declare it: configs: {{{config.source}: {{file: ...}}}} or external",
             )
-    for name in service.networks:
+    for network in service.networks:
         # "default" is the stack's implicit network; the CLI accepts it undeclared.
-        if name not in stack.networks and name != "default":
+        if network not in stack.networks and network != "default":
             yield Hit(
-                "SK201",
-                f"{p}.networks.{name}",
-                f"network {name} is not defined under top-level networks",
-                f"declare it: networks: {{{name}: {{driver: overlay}}}}",
+                (*p, "networks", network),
+                f"network {network} is not defined under top-level networks",
+                f"declare it: networks: {{{network}: {{driver: overlay}}}}",
             )
     for i, volume in enumerate(service.volumes):
         if volume.type == "volume" and volume.source and volume.source not in stack.volumes:
             yield Hit(
-                "SK201",
-                f"{p}.volumes[{i}]",
+                (*p, "volumes", i),
                 f"volume {volume.source} is not defined under top-level volumes",
                 f"declare it: volumes: {{{volume.source}: {{}}}}",
             )
 
 
-def _security(p: str, service: Service, kind: str | None) -> Iterator[Hit]:
-    if "ALL" not in {cap.upper() for cap in service.cap_drop}:
-        if kind is None:
-            yield Hit(
-                "SK301", f"{p}.cap_drop", "keeps Docker's default capabilities (no cap_drop: [ALL])"
-            )
-        else:
-            needs = _POSTGRES_CAPS if kind in _POSTGRES_FAMILY else "what its entrypoint needs"
-            yield Hit(
-                "SK301",
-                f"{p}.cap_drop",
-                f"database ({kind}) keeps Docker's default capabilities; a warning, since "
-                "databases need a few at start",
-                f"add cap_drop: [ALL] and cap_add only {needs}",
-            )
-    for i, volume in enumerate(service.volumes):
-        if _exposes_docker_socket(volume.source):
-            mounted = "the Docker socket" if volume.source.endswith(".sock") else "the socket's dir"
-            yield Hit(
-                "SK302",
-                f"{p}.volumes[{i}]",
-                f"mounts {mounted} {volume.source}: root on the node, even read-only",
-            )
-    for name, value in service.environment.items():
-        upper = name.upper()
-        # NAME_FILE holds a path to a mounted secret, which is the remedy, not the problem.
-        if value and not upper.endswith("_FILE") and any(w in upper for w in _SECRET_WORDS):
-            yield Hit(
-                "SK303",
-                f"{p}.environment.{name}",
-                f"{name} looks like a secret but holds a plain value, visible in "
-                "docker service inspect",
-                "move the value to a Swarm secret and read it from /run/secrets/NAME, "
-                f"e.g. via {name}_FILE",
-            )
-    for i, port in enumerate(service.ports):
-        what = DATABASE_PORTS.get(port.target) or kind
-        if what is not None:
-            where = "the node it runs on" if port.mode == "host" else "every node (routing mesh)"
-            yield Hit("SK304", f"{p}.ports[{i}]", f"publishes {what} port {port.target} on {where}")
-
-
-def _state(p: str, stack: Stack, service: Service, kind: str | None) -> Iterator[Hit]:
-    deploy = service.deploy
-    policy = deploy.restart_policy
-    if kind is not None and (policy is None or policy.condition in ("", "any")):
-        path = f"{p}.deploy.restart_policy" if policy else f"{p}.deploy"
-        how = (
-            "restart_policy.condition is any"
-            if policy
-            else "no restart_policy (Swarm's default: any)"
-        )
-        yield Hit(
-            "SK401", path, f"database ({kind}) has {how}: it restarts even after a clean shutdown"
-        )
-    if deploy.mode == "global":
-        return  # one task per node: per-node data is what a global service asks for
-    local = []
-    for volume in service.volumes:
-        if volume.type != "volume" or not volume.source:
-            continue
-        declared = stack.volumes.get(volume.source)
-        shared = declared is not None and (
-            declared.driver not in ("", "local")
-            or declared.driver_opts.get("type", "") in _SHARED_VOLUME_TYPES
-        )
-        if not shared:
-            local.append(volume.source)
-    pinned = any(_PINNING.match(c) for c in deploy.placement.constraints)
-    if local and not pinned:
-        yield Hit(
-            "SK402",
-            f"{p}.deploy.placement.constraints",
-            f"keeps data in node-local volume {', '.join(local)} but is not pinned to a "
-            "node; a rescheduled task starts with an empty volume",
-        )
-
-
-def _ignored_keys(p: str, service: Service) -> Iterator[Hit]:
-    for key, fix in IGNORED_KEYS.items():
-        value = getattr(service, key)
-        if value.to_data() if key == "build" else value:
-            yield Hit("SK501", f"{p}.{key}", f"{key} is ignored by docker stack deploy", fix)
-
-
-def _healthcheck(p: str, service: Service) -> Iterator[Hit]:
-    test = service.healthcheck.test if service.healthcheck else []
-    # Merging appends lists, healthcheck.test included: base [CMD, a] plus an
-    # overlay's [CMD-SHELL, b] makes one command that runs "a CMD-SHELL b".
-    if sum(word in ("CMD", "CMD-SHELL", "NONE") for word in test) > 1:
-        yield Hit(
-            "SK105",
-            f"{p}.healthcheck.test",
-            "healthcheck.test holds more than one command (an overlay's test was appended"
-            " to the base's, as docker stack merges lists)",
-        )
-
-
-def check_service(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
-    """Every hit for one service, in rule order."""
-    p = f"services.{name}"
-    kind = database_kind(service.image)
-    yield from _image(p, service)
-    yield from _updates(p, service, kind)
-    yield from _healthcheck(p, service)
-    yield from _references(p, stack, service)
-    yield from _security(p, service, kind)
-    yield from _state(p, stack, service, kind)
-    yield from _ignored_keys(p, service)
-
-
-def check_stack(stack: Stack) -> Iterator[Hit]:
-    """Hits that belong to the stack rather than to a service (network drivers)."""
+@rules.stack_rule(
+    "SK202",
+    Severity.ERROR,
+    title="network driver set and not overlay (network not external)",
+    fix="use driver: overlay (or leave it unset), or mark an existing network external: true",
+)
+def networks_are_overlay(stack: Stack) -> Iterator[Hit]:
+    """Stack services span nodes only on overlay networks."""
     for name in sorted(stack.networks):
         network = stack.networks[name]
         if not network.external and network.driver and network.driver != "overlay":
             yield Hit(
-                "SK202",
-                f"networks.{name}.driver",
+                ("networks", name, "driver"),
                 f"network {name} uses driver {network.driver}, not overlay; "
                 "stack services span nodes only on overlay networks",
             )

@@ -32,6 +32,7 @@ from swarmkit.stack.merge import merge_owned
 from swarmkit.stack.model import Config, Secret, Stack
 from swarmkit.stack.schema import check_schema, normalize_version
 from swarmkit.stack.service import Service
+from swarmkit.stack.sources import SourceMap, file_positions, merged_sources, snapshot
 from swarmkit.stack.syntax import resolve_bind_source
 from swarmkit.stack.yamlio import Lines, load_yaml
 
@@ -318,6 +319,7 @@ def _load_one(
     except StackError as exc:
         exc.file = exc.file or file
         raise
+    stack.sources = file_positions(file, data, lines, stack)
     return stack, version
 
 
@@ -330,7 +332,9 @@ def load_stack(
 
     ``environ`` (default: the process environment) and the optional
     ``env_file`` give the variables for interpolation. Relative paths resolve
-    against the directory of the first file, as the docker CLI does.
+    against the directory of the first file, as the docker CLI does. The
+    stack's :attr:`~swarmkit.stack.model.Stack.sources` say where each key
+    was written (a later file wins for the keys it sets).
     """
     if not paths:
         raise StackFileError("no stack file given", hint="pass at least one file (-c FILE)")
@@ -338,8 +342,13 @@ def load_stack(
     first = os.fspath(paths[0])
     working_dir = os.getcwd() if first == "-" else os.path.dirname(os.path.abspath(first))
     merged, first_version = _load_one(first, variables, working_dir)
+    if len(paths) == 1:
+        return merged
+    # Merging moves list items about; note where they were first.
+    files = [snapshot(merged, merged.sources or SourceMap())]
     for path in paths[1:]:
         stack, version = _load_one(os.fspath(path), variables, working_dir)
+        files.append(snapshot(stack, stack.sources or SourceMap()))
         if version != first_version:
             raise StackValidationError(
                 f"version {version} differs from the first file's {first_version}",
@@ -352,4 +361,5 @@ def load_stack(
         except StackError as exc:
             exc.file = os.fspath(path)
             raise
+    merged.sources = merged_sources(merged, files)
     return merged

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from swarmkit.stack.base import ExtensibleModel, OpenModel, StackModel
 from swarmkit.stack.output import render_data
 from swarmkit.stack.schema import canonical_version
 from swarmkit.stack.service import Service
+from swarmkit.stack.sources import SourceMap
 from swarmkit.stack.types import Labels, StringMapping, UnitBytes
 
 __all__ = [
@@ -243,6 +244,7 @@ class Stack(ExtensibleModel):
     """A stack file. Build one in Python, or get one from :func:`load_stack`.
 
     ``Stack(...).to_yaml()`` renders it as ``docker stack config`` would print it.
+    A loaded stack also knows where each key was written (:attr:`sources`).
     """
 
     version: str = "3.8"
@@ -251,6 +253,36 @@ class Stack(ExtensibleModel):
     volumes: dict[str, Volume] = Field(default_factory=dict)
     secrets: dict[str, Secret] = Field(default_factory=dict)
     configs: dict[str, Config] = Field(default_factory=dict)
+
+    # A private attribute, not a field: no file can set it (or reach it as a key).
+    _sources: SourceMap | None = PrivateAttr(default=None)
+
+    @property
+    def sources(self) -> SourceMap | None:
+        """Where each key path was written, for a stack from :func:`load_stack`.
+
+        ``None`` for a stack built in Python or validated from data.
+        """
+        return self._sources
+
+    @sources.setter
+    def sources(self, value: SourceMap | None) -> None:
+        if value is not None and not isinstance(value, SourceMap):
+            raise TypeError(f"sources must be a SourceMap, not {type(value).__name__}")
+        self._sources = value
+
+    def __eq__(self, other: object) -> bool:
+        # Where a stack was written is not part of its value: a loaded stack
+        # equals the same stack built in Python.
+        if not isinstance(other, Stack):
+            return NotImplemented
+        return (
+            type(self) is type(other)
+            and self.extensions == other.extensions
+            and all(getattr(self, n) == getattr(other, n) for n in type(self).model_fields)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every model
 
     @field_validator("networks", "volumes", "secrets", "configs", "services", mode="before")
     @classmethod

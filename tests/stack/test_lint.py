@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from swarmkit.cli import main
-from swarmkit.stack import Stack, load_stack
+from swarmkit.exceptions import StackError
+from swarmkit.stack import Service, Stack, load_stack
 from swarmkit.stack.lint import (
     RULES,
     LintFinding,
+    Rule,
     Severity,
     format_json,
     format_text,
     has_errors,
     lint_stack,
 )
+from swarmkit.stack.lint_registry import Hit, RuleSet, join_rules
 from tests.stack.docker_cli import docker_stack_config
 
 V = 'version: "3.8"\n'
@@ -205,12 +209,57 @@ def test_rules_table() -> None:
         assert isinstance(rule.severity, Severity)
 
 
-def test_docs_list_every_rule() -> None:
+def test_docs_table_is_the_registry() -> None:
     docs = (ROOT / "docs" / "lint.md").read_text()
-    for code, rule in RULES.items():
-        row = next((line for line in docs.splitlines() if line.startswith(f"| {code} ")), None)
-        assert row is not None, code
-        assert f"| {rule.severity.value} | {rule.title} | {rule.fix} |" in row, code
+    rows = [line for line in docs.splitlines() if re.match(r"\| SK\d{3} \|", line)]
+    table = [tuple(cell.strip() for cell in row.strip("|").split(" | ")) for row in rows]
+    registry = [(r.code, r.severity.value, r.title, r.fix) for r in RULES.values()]
+    assert table == registry  # same rules, same order, same words, no row left over
+
+
+def test_a_check_cannot_report_another_code() -> None:
+    # A hit carries no code: the rule that ran the check stamps its own.
+    assert "code" not in Hit._fields
+    rules = RuleSet()
+
+    @rules.service_rule("SK900", Severity.INFO, title="t", fix="f")
+    def check(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
+        yield Hit(("services", name), "m")
+
+    (rule,) = rules
+    (hit,) = rule.hits(stack(svc("    image: a:1\n")))
+    assert (rule.code, hit.service, hit.key_path) == ("SK900", "app", "services.app")
+    for code, registered in RULES.items():
+        assert registered.code == code and registered.check is not None, code
+    assert {f.code for f in lint(MESSY)} <= set(RULES)
+
+
+def test_registering_a_bad_or_second_code_fails() -> None:
+    rules = RuleSet()
+
+    def check(stack: Stack) -> Iterator[Hit]:
+        yield from ()
+
+    rules.stack_rule("SK900", Severity.INFO, title="t", fix="f")(check)
+    with pytest.raises(ValueError, match="registered twice"):
+        rules.stack_rule("SK900", Severity.ERROR, title="t", fix="f")(check)
+    with pytest.raises(ValueError, match="three digits"):
+        rules.stack_rule("X1", Severity.ERROR, title="t", fix="f")(check)
+    with pytest.raises(ValueError, match="no check"):
+        rules.add(Rule("SK901", Severity.ERROR, "t", "f"))
+    again = RuleSet()
+    again.stack_rule("SK900", Severity.INFO, title="t", fix="f")(check)
+    with pytest.raises(ValueError, match="SK900 is registered twice"):
+        join_rules(rules, again)
+
+
+def test_a_check_that_yields_no_hit_is_refused() -> None:
+    def check(stack: Stack) -> Iterator[Hit]:
+        yield ("SK999", "services", "m")  # type: ignore[misc]
+
+    rule = Rule("SK900", Severity.ERROR, "t", "f", check)
+    with pytest.raises(TypeError, match="not a Hit"):
+        list(rule.hits(stack(V)))
 
 
 def test_findings_name_the_key() -> None:
@@ -361,9 +410,12 @@ def test_format_json_parses_with_fixed_keys() -> None:
     data = json.loads(format_json(findings))
     assert isinstance(data, list) and len(data) == len(findings)
     for item, finding in zip(data, findings, strict=True):
-        assert list(item) == ["code", "severity", "service", "key_path", "message", "fix"]
+        assert list(item) == [
+            "code", "severity", "file", "line", "service", "key_path", "message", "fix"
+        ]  # fmt: skip
         assert item == finding.to_dict()
     assert data[0]["service"] is None and data[0]["severity"] == "error"
+    assert data[0]["file"] is None and data[0]["line"] is None  # built in Python
     assert json.loads(format_json([])) == []
 
 
@@ -372,13 +424,13 @@ def test_format_text_lines_and_summary() -> None:
                         "    environment: {API_KEY: k}\n"))  # fmt: skip
     lines = format_text(findings).splitlines()
     assert [line.split(" ", 2)[:2] for line in lines[:-1]] == [
-        ["warning", "SK103"],
-        ["warning", "SK104"],
-        ["error", "SK303"],
-        ["info", "SK501"],
+        ["SK103", "warning"],
+        ["SK104", "warning"],
+        ["SK303", "error"],
+        ["SK501", "info"],
     ]
     assert lines[2] == (
-        "error SK303 services.app.environment.API_KEY: API_KEY looks like a secret but holds "
+        "SK303 error services.app.environment.API_KEY: API_KEY looks like a secret but holds "
         "a plain value, visible in docker service inspect (fix: move the value to a Swarm "
         "secret and read it from /run/secrets/NAME, e.g. via API_KEY_FILE)"
     )
@@ -517,3 +569,100 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["lint", "-c", str(dirty), "--format", "json"]) == 1
     assert "SK101" in [item["code"] for item in json.loads(capsys.readouterr().out)]
     assert main(["lint", "-c", str(broken)]) == 2
+
+
+# -- file and line -----------------------------------------------------------
+
+BASE = """\
+version: "3.8"
+services:
+  app:
+    image: nginx
+    environment:
+      - LOG_LEVEL=info
+      - API_TOKEN=t0k3n
+    volumes:
+      - data:/srv/data
+      - /var/run/docker.sock:/var/run/docker.sock
+    ports: ["8000-8002:8000-8002", "5432:5432"]
+    x-swarmkit: {lint-ignore: [SK104]}
+networks:
+  n: {driver: bridge}
+volumes:
+  data: {}
+"""
+
+OVERLAY = """\
+version: "3.8"
+services:
+  app:
+    image: nginx:latest
+    volumes:
+      - /run:/a
+    x-swarmkit:
+      lint-ignore: [SK999]
+networks:
+  n:
+    driver: macvlan
+"""
+
+
+def where(findings: list[LintFinding], code: str, key_path: str) -> tuple[str | None, int | None]:
+    (found,) = [f for f in findings if f.code == code and f.key_path == key_path]
+    return found.file, found.line
+
+
+def test_findings_name_file_and_line_of_the_base_file(tmp_path: Path) -> None:
+    base = tmp_path / "stack.yml"
+    base.write_text(BASE)
+    findings = lint_stack(load_stack(base))
+    assert where(findings, "SK101", "services.app.image") == (str(base), 4)
+    assert where(findings, "SK302", "services.app.volumes[1]") == (str(base), 10)
+    assert where(findings, "SK202", "networks.n.driver") == (str(base), 14)
+    # Only in normalised form: a list entry read as a mapping key.
+    assert where(findings, "SK303", "services.app.environment.API_TOKEN") == (str(base), 7)
+    # A key the file does not have points at its nearest parent.
+    assert where(findings, "SK103", "services.app.deploy") == (str(base), 3)
+    assert where(findings, "SK301", "services.app.cap_drop") == (str(base), 3)
+    # The port range makes three ports of one entry: indexes differ, so the list itself.
+    assert where(findings, "SK304", "services.app.ports[3]") == (str(base), 11)
+    assert all(f.file == str(base) and f.line for f in findings)
+
+
+def test_a_later_file_wins_for_the_keys_it_sets(tmp_path: Path) -> None:
+    base = tmp_path / "stack.yml"
+    base.write_text(BASE)
+    overlay = tmp_path / "stack.prod.yml"
+    overlay.write_text(OVERLAY)
+    findings = lint_stack(load_stack(base, overlay))
+    assert where(findings, "SK101", "services.app.image") == (str(overlay), 4)
+    # Volumes merge sorted by target: /a (overlay), /srv/data, /var/run/docker.sock (base).
+    assert where(findings, "SK302", "services.app.volumes[0]") == (str(overlay), 6)
+    assert where(findings, "SK302", "services.app.volumes[2]") == (str(base), 10)
+    assert where(findings, "SK303", "services.app.environment.API_TOKEN") == (str(base), 7)
+    # lint-ignore lists are appended: the overlay's entry comes second.
+    key = "services.app.x-swarmkit.lint-ignore[1]"
+    assert where(findings, "SK000", key) == (str(overlay), 8)
+    # A top-level network is replaced whole by the overlay's definition.
+    assert where(findings, "SK202", "networks.n.driver") == (str(overlay), 11)
+
+
+def test_a_stack_built_in_python_has_no_position(tmp_path: Path) -> None:
+    findings = lint(svc("    image: nginx\n"))
+    assert findings and all(f.file is None and f.line is None for f in findings)
+    assert stack(V).sources is None
+    assert format_text(findings).startswith("SK101 error services.app.image: ")
+    path = tmp_path / "stack.yml"
+    path.write_text(svc("    image: nginx\n"))
+    loaded = load_stack(path)
+    # Where a stack was written is not part of its value.
+    assert loaded.sources is not None and loaded == stack(svc("    image: nginx\n"))
+    assert format_text(lint_stack(loaded)).startswith(f"{path}:4: SK101 error services.app.image")
+
+
+def test_positions_cannot_be_set_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yml"
+    for key in ("sources", "_sources"):
+        path.write_text(V + f"services: {{}}\n{key}: {{services.app.image: [x.yml, 1]}}\n")
+        with pytest.raises(StackError, match="unknown key"):
+            load_stack(path)
