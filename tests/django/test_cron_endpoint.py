@@ -29,6 +29,7 @@ from swarmkit.django.cron import cron_job, get_job
 from swarmkit.django.models import CronLease, CronRun
 from swarmkit.django.runs import MAX_PAST, SlotError, check_slot, run_slot, wait_for_background
 from swarmkit.exceptions import CronError
+from tests.django.canary import CANARY, assert_hidden
 from tests.django.project.jobs.models import JobEffect
 
 KEY = "test-cron-key-" + "k" * 32
@@ -628,3 +629,40 @@ def test_admin_shows_runs_and_leases_read_only(client: Client) -> None:
     assert admin.post(f"/admin/swarmkit/cronrun/{run.pk}/delete/", secure=True).status_code == 403
     leases = admin.get("/admin/swarmkit/cronlease/", secure=True)
     assert leases.status_code == 200 and "quick" in leases.content.decode()
+
+
+# --- the canary: the key in no answer and no log -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [f"Bearer {CANARY}", f"Bearer {CANARY}x", f"Basic {CANARY}", f"Bearer {CANARY}\x0b", CANARY],
+)
+def test_no_answer_or_log_shows_the_key(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture, auth: str
+) -> None:
+    settings.SWARMKIT_CRON_API_KEY = f"{CANARY}-{'k' * 32}"
+    with caplog.at_level(logging.DEBUG):
+        status, _, response = call(client, "quick", recent(), auth=auth)
+    assert status == 401
+    assert_hidden(records=caplog.records, texts=[response.content.decode(), str(response.headers)])
+
+
+@pytest.mark.parametrize("content", [CANARY.encode() * 40_000, CANARY.encode() + b"\xff"])
+def test_an_unreadable_key_secret_is_one_log_line_without_the_key(
+    client: Client,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    content: bytes,
+) -> None:
+    del settings.SWARMKIT_CRON_API_KEY
+    (tmp_path / "key").write_bytes(content)
+    monkeypatch.setenv("CRON_API_KEY_FILE", str(tmp_path / "key"))
+    with caplog.at_level(logging.DEBUG, logger="swarmkit.cron"):
+        status, _, response = call(client, "quick", recent(), key=CANARY)
+    assert status == 401
+    (record,) = [r for r in caplog.records if "cron API key unreadable" in r.getMessage()]
+    assert record.exc_info is None and "secret 'cron_api_key'" in record.getMessage()
+    assert_hidden(records=caplog.records, texts=[response.content.decode()])
