@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         StackValidationError,
         SwarmkitError,
     )
+    from swarmkit.exceptions import SlotError as SlotError
     from swarmkit.stack import (
         LintFinding,
         Service,
@@ -93,9 +94,12 @@ _LAZY = {
 }
 
 # The cron errors, from swarmkit.exceptions like the others.
-__all__ += ["CronError", "CronScheduleError", "CronSettingsError"]
+__all__ += ["CronError", "CronScheduleError", "CronSettingsError", "SlotError"]
 _LAZY.update(
-    dict.fromkeys(("CronError", "CronScheduleError", "CronSettingsError"), "swarmkit.exceptions")
+    dict.fromkeys(
+        ("CronError", "CronScheduleError", "CronSettingsError", "SlotError"),
+        "swarmkit.exceptions",
+    )
 )
 
 # The secret errors live in swarmkit.django.secrets: they are also Django's

@@ -21,8 +21,8 @@
     ├── CronError                  cron is misdefined: a job (``.job``) or its settings
     │   ├── CronScheduleError      not a cron expression of five or six fields
     │   ├── CronSettingsError      the scheduler's cron URL or API key is unusable
-    │   └── SlotError              a slot the endpoint refuses (400; in
-    │                              ``swarmkit.django.runs``)
+    │   └── SlotError              a slot the endpoint refuses with a 400 (also
+    │                              ``ValueError``)
     ├── MissingExtraError          an extra is not installed (also ``ImportError``;
     │                              ``.extra``): ``pip install 'swarm-django[<extra>]'``
     └── DeployError                talking to a swarm went wrong (``swarmkit.deploy``)
@@ -53,6 +53,7 @@ __all__ = [
     "EnvFileError",
     "InterpolationError",
     "MissingExtraError",
+    "SlotError",
     "StackError",
     "StackFileError",
     "StackNotFoundError",
@@ -179,6 +180,14 @@ class CronScheduleError(CronError):
 
 class CronSettingsError(CronError):
     """The scheduler's settings are unusable: the cron URL or the API key (never quoted)."""
+
+
+class SlotError(CronError, ValueError):
+    """A slot that is malformed, not UTC, too far ahead or behind, or not on the job's schedule.
+
+    The cron endpoint answers it with a 400; ``str()`` is the message it shows.
+    Also a ``ValueError``, as a malformed value is.
+    """
 
 
 class MissingExtraError(SwarmkitError, ImportError):

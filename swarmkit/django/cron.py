@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from swarmkit.exceptions import CronScheduleError
 
@@ -45,10 +45,15 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 _UTC = dt.UTC
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=_UTC)  # where the "does it ever fire" search starts
 
 
 def parse_schedule(expression: str) -> str:
-    """``expression`` normalised (single spaces), or :class:`CronScheduleError`."""
+    """``expression`` normalised (single spaces), or :class:`CronScheduleError`.
+
+    Refused: not five or six fields, a field out of range, or a schedule that
+    never fires (``0 0 30 2 *``).
+    """
     fields = expression.split()
     if len(fields) not in (5, 6):
         raise CronScheduleError(
@@ -61,6 +66,19 @@ def parse_schedule(expression: str) -> str:
             f"cron schedule {expression!r} is not a valid cron expression",
             hint="check each field's range: minute 0-59, hour 0-23, day 1-31, month 1-12, "
             "weekday 0-6, seconds 0-59",
+        )
+    try:
+        croniter(normalised, _EPOCH).get_next(dt.datetime)
+    except CroniterBadDateError:
+        # Valid field by field, yet no date matches (``0 0 30 2 *``): every slot
+        # lookup would raise, so the endpoint would answer 500 to every call.
+        never = True
+    else:
+        never = False
+    if never:
+        raise CronScheduleError(
+            f"cron schedule {expression!r} never fires (no date matches it)",
+            hint="check the day against the month: April has no 31st, February no 30th",
         )
     return normalised
 

@@ -35,7 +35,9 @@ from django.utils import timezone
 from swarmkit.django import lease
 from swarmkit.django.cron import CronJob, RunContext
 from swarmkit.django.models import CronRun
-from swarmkit.exceptions import CronError
+
+# SlotError lives with the other errors (importable without Django); kept in __all__ here.
+from swarmkit.exceptions import CronError, SlotError
 
 __all__ = [
     "MAX_FUTURE",
@@ -64,13 +66,6 @@ far from the ends of ``datetime``'s range, whose arithmetic would overflow."""
 _SLOT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _ERROR_MAX = 300
 _Status = CronRun.Status
-
-
-class SlotError(CronError, ValueError):
-    """A slot that is malformed, not UTC, too far ahead or behind, or not on the job's schedule.
-
-    The endpoint answers it with a 400; ``str()`` is the message it shows.
-    """
 
 
 @dataclass(frozen=True)

@@ -202,29 +202,43 @@ def classify(code: int | None, body: bytes, location: str | None = None) -> Verd
     return Verdict("config_error", {"detail": detail, "hint": hint})
 
 
+def _shown_url(url: str) -> str:
+    """``url`` as a message may quote it: anything before an ``@`` (credentials) cut out."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "<credentials removed>@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
 def check_url(url: object) -> str | None:
     """What is wrong with ``url`` as the cron URL, or ``None``: http(s), a host, ends in ``/``.
 
     The one rule for ``SWARMKIT_CRON_URL``: the scheduler and the system check
-    ``swarmkit.E010`` both use it. A URL with credentials is never quoted.
+    ``swarmkit.E010`` both use it. Credentials in the URL (refused) are never
+    quoted, whatever else is wrong with it.
     """
     if not isinstance(url, str):
-        return f"cron URL {url!r} is not a string"
+        return f"the cron URL is a {type(url).__name__}, not a string"
+    shown = _shown_url(url)
     try:
         parts = urllib.parse.urlsplit(url)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError:  # an invalid port or IPv6 literal
-        return f"cron URL {url!r} is not a valid URL"
+        return f"cron URL {shown!r} is not a valid URL (check the host and the port)"
     if "@" in parts.netloc:
-        # The part before '@' is a password as often as not: name the host only.
+        # The part before '@' is a password as often as not: never quote it.
         return (
-            f"the cron URL for host {hostname!r} has credentials in it; remove them "
+            f"cron URL {shown!r} has credentials in it; remove them "
             "(the key goes in the secret cron_api_key)"
         )
     if parts.scheme not in ("http", "https") or not hostname:
-        return f"cron URL {url!r} is not an http:// or https:// URL with a host"
+        return f"cron URL {shown!r} is not an http:// or https:// URL with a host"
     if parts.query or parts.fragment or not parts.path.endswith("/"):
-        return f"cron URL {url!r} does not end in '/' (e.g. http://app:8000/api/cron/)"
+        return f"cron URL {shown!r} does not end in '/' (e.g. http://app:8000/api/cron/)"
     return None
 
 
@@ -417,13 +431,24 @@ class Scheduler:
         except (OSError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {getattr(exc, 'reason', None) or exc}"
         elapsed_ms = round((time.monotonic() - started) * 1000)
+        # Before classify cuts the body to its first 200 bytes, which could
+        # split the key and leave a prefix of it that no replace would find.
+        body = body.replace(self._key.encode(), b"<the API key>")
         verdict = classify(code, body, location)
-        return verdict.outcome, {
-            "code": code,
-            "error": error,
-            "elapsed_ms": elapsed_ms,
-            **verdict.fields,
-        }
+        fields = {"code": code, "error": error, "elapsed_ms": elapsed_ms, **verdict.fields}
+        # The body is logged as the answer's detail: a proxy or a debug page
+        # that echoes the request's headers must not put the key in the log.
+        return verdict.outcome, {name: self._scrubbed(value) for name, value in fields.items()}
+
+    def _scrubbed(self, value: Any) -> Any:
+        """``value`` (from an answer) with the API key replaced wherever it appears."""
+        if isinstance(value, str):
+            return value.replace(self._key, "<the API key>")
+        if isinstance(value, Mapping):
+            return {self._scrubbed(k): self._scrubbed(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrubbed(item) for item in value]
+        return value
 
     def _drain(self) -> None:
         threads = self._threads()

@@ -2,8 +2,9 @@
 
 A secret is looked up, in this order, in the file named by ``<NAME>_FILE``,
 in ``<secrets dir>/<name>`` (``/run/secrets``, or ``$SWARMKIT_SECRETS_DIR``),
-in the environment variable ``<NAME>``, and last in ``default``. Messages
-never contain a secret's value, only where it was looked for.
+in the environment variable ``<NAME>``, and last in ``default``. Files are
+read bounded: regular files of at most 500 KiB (Swarm's own secret limit).
+Messages never contain a secret's value, only where it was looked for.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Final, TypeVar, overload
 
 from django.core.exceptions import ImproperlyConfigured
 
-from swarmkit.exceptions import SwarmkitError
+from swarmkit.exceptions import StackFileError, SwarmkitError
+from swarmkit.files import MAX_SECRET_FILE, read_bounded
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",
@@ -73,7 +75,8 @@ class MissingSecretError(SecretError):
 
 
 class SecretFileError(SecretError):
-    """A secret file that should be read is missing or unreadable (``path``)."""
+    """A secret file that should be read is missing, unreadable, not a regular file,
+    larger than 500 KiB or not UTF-8 (``path``)."""
 
     def __init__(self, message: str, *, name: str, path: str, hint: str | None = None) -> None:
         super().__init__(message, name=name, hint=hint)
@@ -101,26 +104,39 @@ def secrets_dir() -> Path:
     return Path(os.environ.get("SWARMKIT_SECRETS_DIR") or DEFAULT_SECRETS_DIR)
 
 
+def _file_error(name: str, path: Path, source: str, exc: StackFileError) -> SecretFileError:
+    """One line naming the secret and the file (never its content) for a refused read."""
+    shown = str(path)
+    where = repr(shown) if source == shown else f"{source} names {shown!r}"
+    if not os.path.lexists(path):
+        return SecretFileError(
+            f"secret {name!r}: {where}, which does not exist",
+            name=name,
+            path=shown,
+            hint="fix the path or unset the variable",
+        )
+    hint = exc.hint
+    if os.path.isfile(path) and not os.access(path, os.R_OK):
+        hint = "check the file's owner and mode (secrets: mode: 0400, uid: of the app user)"
+    return SecretFileError(
+        f"secret {name!r}: {where}: {exc.message}", name=name, path=shown, hint=hint
+    )
+
+
 def _read(name: str, path: Path, source: str) -> str:
+    """The text of a secret file, read bounded (:data:`~swarmkit.files.MAX_SECRET_FILE`).
+
+    A FIFO, device or directory is refused before anything is read (a
+    ``$<NAME>_FILE`` of ``/dev/zero`` would otherwise fill memory, a FIFO hang
+    start-up), and so is a file larger than Swarm's own secret limit.
+    """
     # Each error is raised outside its ``except`` block, so it chains nothing:
     # a UnicodeDecodeError carries the file's bytes, and Django prints chains.
     error: SecretFileError | None = None
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        error = SecretFileError(
-            f"secret {name!r}: {source} names {str(path)!r}, which does not exist",
-            name=name,
-            path=str(path),
-            hint="fix the path or unset the variable",
-        )
-    except OSError as exc:
-        error = SecretFileError(
-            f"secret {name!r}: cannot read {str(path)!r} ({exc.strerror})",
-            name=name,
-            path=str(path),
-            hint="check the file's owner and mode (secrets: mode: 0400, uid: of the app user)",
-        )
+        raw = read_bounded(path, MAX_SECRET_FILE, what="secret file")
+    except StackFileError as exc:
+        error = _file_error(name, path, source, exc)
     if error is not None:
         raise error
     try:
@@ -241,7 +257,8 @@ def secret(name: str, default: Any = _NO_DEFAULT, cast: Callable[[str], Any] | N
 
     Raises :class:`MissingSecretError` when nothing has it and there is no
     default, :class:`SecretFileError` when ``$<NAME>_FILE`` names a missing or
-    unreadable file, :class:`SecretValueError` when ``cast`` refuses the value.
+    unreadable file (or a FIFO, a device, a file over 500 KiB: files are read
+    bounded), :class:`SecretValueError` when ``cast`` refuses the value.
     All three are ``ImproperlyConfigured``.
     """
     if not name or "/" in name or name in (".", ".."):

@@ -79,9 +79,13 @@ def parse_env_file(
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
+            text = None
+        if text is None:
+            # Raised outside the except block: even a suppressed context would
+            # keep the UnicodeDecodeError, which holds the line's bytes (a value).
             raise EnvFileError(
                 "invalid UTF-8", file=file, line=number, hint="save the file as UTF-8"
-            ) from None
+            )
         if number == 1 and content.startswith(_BOM):
             text = text[1:]
         line = text.lstrip(_GO_SPACE)

@@ -24,10 +24,12 @@ from django.test import Client
 from django.urls import reverse
 
 from swarmkit.django import cron, lease
+from swarmkit.django.conf import CRON_KEY_STRIP
 from swarmkit.django.cron import cron_job, get_job
 from swarmkit.django.models import CronLease, CronRun
-from swarmkit.django.runs import run_slot, wait_for_background
+from swarmkit.django.runs import MAX_PAST, SlotError, check_slot, run_slot, wait_for_background
 from swarmkit.exceptions import CronError
+from tests.django.canary import CANARY, assert_hidden
 from tests.django.project.jobs.models import JobEffect
 
 KEY = "test-cron-key-" + "k" * 32
@@ -160,6 +162,85 @@ def test_the_key_is_compared_with_compare_digest_on_bytes(client: Client) -> Non
     assert seen[0]["key"] == KEY.encode()
 
 
+# --- one strip rule for the configured key and the presented one ------------------------------
+
+STRIP_KEY = "stripped-key-" + "s" * 32
+
+
+def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any, content: str) -> None:
+    """The key comes from the secret file ``cron_api_key`` holding ``content``."""
+    del settings.SWARMKIT_CRON_API_KEY
+    (tmp_path / "cron_api_key").write_text(content)
+    monkeypatch.setenv("SWARMKIT_SECRETS_DIR", str(tmp_path))
+    monkeypatch.delenv("CRON_API_KEY", raising=False)
+    monkeypatch.delenv("CRON_API_KEY_FILE", raising=False)
+
+
+def test_the_strip_rule_is_blanks_and_line_breaks() -> None:
+    assert CRON_KEY_STRIP == " \t\r\n"
+
+
+@pytest.mark.parametrize("stored", ["", " ", "\n", " \n", "\r\n", " \r\n", "\t \r\n\n"])
+@pytest.mark.parametrize("presented", ["", " ", "\t", "  \t "])
+def test_a_secret_file_key_with_trailing_blanks_matches(
+    client: Client,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stored: str,
+    presented: str,
+) -> None:
+    """Before, the secret lost only its "\\r\\n" and the header every blank: "key \\n" never matched."""
+    key_file(tmp_path, monkeypatch, settings, STRIP_KEY + stored)
+    auth = f"Bearer {presented}{STRIP_KEY}{presented}"
+    assert call(client, "quick", recent(), auth=auth)[0] == 200
+
+
+@pytest.mark.parametrize("setting", [f" {STRIP_KEY}", f"{STRIP_KEY} \t", f"\r\n{STRIP_KEY}\n"])
+def test_a_key_setting_is_stripped_by_the_same_rule(
+    client: Client, settings: Any, setting: str
+) -> None:
+    settings.SWARMKIT_CRON_API_KEY = setting
+    assert call(client, "quick", recent(), key=STRIP_KEY)[0] == 200
+    assert call(client, "quick", recent(1), key=f" {STRIP_KEY}\t")[0] == 200
+
+
+@pytest.mark.parametrize("other", ["\x0b", "\x0c", "\xa0", "\u2003", "\x00"])
+def test_nothing_else_is_stripped_on_either_side(
+    client: Client, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """Other white space (vertical tab, no-break space ...) is part of the key on both sides."""
+    key_file(tmp_path, monkeypatch, settings, STRIP_KEY + other + "\n")
+    assert call(client, "quick", recent(), key=STRIP_KEY)[0] == 401
+    settings.SWARMKIT_CRON_API_KEY = STRIP_KEY
+    assert call(client, "quick", recent(), auth=f"Bearer {STRIP_KEY}{other}")[0] == 401
+
+
+def test_both_sides_reach_compare_digest_stripped(
+    client: Client, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file(tmp_path, monkeypatch, settings, STRIP_KEY + " \r\n")
+    seen: list[tuple[Any, ...]] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "c_call" and arg is hmac.compare_digest:
+            seen.append((frame.f_locals["presented"], frame.f_locals["key"]))
+
+    sys.setprofile(profile)
+    try:
+        status = call(client, "quick", recent(), auth=f"Bearer \t{STRIP_KEY} ")[0]
+    finally:
+        sys.setprofile(None)
+    assert status == 200
+    assert seen == [(STRIP_KEY.encode(), STRIP_KEY.encode())]
+
+
+def test_a_key_of_blanks_only_is_no_key(client: Client, settings: Any) -> None:
+    settings.SWARMKIT_CRON_API_KEY = " \t\r\n"
+    assert call(client, "quick", recent(), auth="Bearer  ")[0] == 401
+    assert call(client, "quick", recent(), auth="Bearer \t")[0] == 401
+
+
 # --- what is refused before a run ------------------------------------------------------------
 
 
@@ -209,6 +290,72 @@ def test_400_for_a_job_with_an_invalid_schedule(client: Client, registry: None) 
     status, body, _ = call(client, "<lambda>", None)
     assert status == 400
     assert "misconfigured" in body["error"]
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:01Z",
+        "0001-01-01T00:00:00.000001Z",
+        "1970-01-01T00:00:00Z",
+        "2000-01-01T00:00:00Z",
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_400_far_in_the_past(client: Client, settings: Any, slot: str, zone: str) -> None:
+    """Before, 0001-01-01 overflowed datetime arithmetic: a 500 and a traceback."""
+    settings.SWARMKIT_CRON_TZ = zone
+    for job in ("quick", "every_five_minutes"):
+        status, body, _ = call(client, job, slot)
+        assert status == 400, body
+        assert body["error"] == (
+            f"slot {slot} is more than {MAX_PAST.days} days in the past "
+            "(send a slot of the last ten years, or no slot for a manual run)"
+        )
+    assert not CronRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "slot", ["9999-12-31T23:59:59Z", "9999-12-31T23:59:59.999999Z", "3000-01-01T00:00:00Z"]
+)
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati"])
+def test_400_far_in_the_future(client: Client, settings: Any, slot: str, zone: str) -> None:
+    settings.SWARMKIT_CRON_TZ = zone
+    status, body, _ = call(client, "quick", slot)
+    assert status == 400
+    assert body["error"] == f"slot {slot} is more than 60 s in the future"
+    assert not CronRun.objects.exists()
+
+
+@pytest.mark.parametrize("slot", ["0000-12-31T23:59:59Z", "10000-01-01T00:00:00Z"])
+def test_400_outside_what_a_datetime_holds(client: Client, slot: str) -> None:
+    status, body, _ = call(client, "quick", slot)
+    assert status == 400 and "slot" in body["error"]
+
+
+def test_the_past_bound_is_ten_years_from_this_replicas_clock() -> None:
+    job = get_job("every_five_minutes")
+    assert job is not None
+    now = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
+    check_slot(job, now - MAX_PAST, now)  # on the schedule, exactly at the bound
+    with pytest.raises(SlotError, match="days in the past") as caught:
+        check_slot(job, now - MAX_PAST - dt.timedelta(minutes=5), now)
+    assert isinstance(caught.value, CronError) and isinstance(caught.value, ValueError)
+    assert dt.timedelta(days=3650) <= MAX_PAST  # more than Feb 29's eight-year gap (2096-2104)
+    # The schedule maths still work at the bound, in the extreme time zones too.
+    assert job.is_slot(now - MAX_PAST)
+
+
+def test_400_for_a_schedule_that_never_fires(client: Client, registry: None) -> None:
+    """``0 0 30 2 *`` passes croniter's field check; before, every slot lookup raised: a 500."""
+    cron_job("0 0 30 2 *", name="never")(lambda: None)
+    job = get_job("never")
+    assert job is not None and job.error is not None and "never fires" in job.error
+    for slot in ("2026-02-28T00:00:00Z", None):
+        status, body, _ = call(client, "never", slot)
+        assert status == 400 and "never fires" in body["error"]
+    assert not CronRun.objects.exists()
 
 
 # --- runs -------------------------------------------------------------------------------------
@@ -482,3 +629,40 @@ def test_admin_shows_runs_and_leases_read_only(client: Client) -> None:
     assert admin.post(f"/admin/swarmkit/cronrun/{run.pk}/delete/", secure=True).status_code == 403
     leases = admin.get("/admin/swarmkit/cronlease/", secure=True)
     assert leases.status_code == 200 and "quick" in leases.content.decode()
+
+
+# --- the canary: the key in no answer and no log -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [f"Bearer {CANARY}", f"Bearer {CANARY}x", f"Basic {CANARY}", f"Bearer {CANARY}\x0b", CANARY],
+)
+def test_no_answer_or_log_shows_the_key(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture, auth: str
+) -> None:
+    settings.SWARMKIT_CRON_API_KEY = f"{CANARY}-{'k' * 32}"
+    with caplog.at_level(logging.DEBUG):
+        status, _, response = call(client, "quick", recent(), auth=auth)
+    assert status == 401
+    assert_hidden(records=caplog.records, texts=[response.content.decode(), str(response.headers)])
+
+
+@pytest.mark.parametrize("content", [CANARY.encode() * 40_000, CANARY.encode() + b"\xff"])
+def test_an_unreadable_key_secret_is_one_log_line_without_the_key(
+    client: Client,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    content: bytes,
+) -> None:
+    del settings.SWARMKIT_CRON_API_KEY
+    (tmp_path / "key").write_bytes(content)
+    monkeypatch.setenv("CRON_API_KEY_FILE", str(tmp_path / "key"))
+    with caplog.at_level(logging.DEBUG, logger="swarmkit.cron"):
+        status, _, response = call(client, "quick", recent(), key=CANARY)
+    assert status == 401
+    (record,) = [r for r in caplog.records if "cron API key unreadable" in r.getMessage()]
+    assert record.exc_info is None and "secret 'cron_api_key'" in record.getMessage()
+    assert_hidden(records=caplog.records, texts=[response.content.decode()])

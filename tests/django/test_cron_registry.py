@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.test import override_settings
 from swarmkit.django import cron
 from swarmkit.django.cron import RunContext, cron_job, get_job, get_jobs, parse_schedule
 from swarmkit.exceptions import CronError, CronScheduleError, SwarmkitError
+from tests.django.canary import CANARY, assert_hidden
 
 UTC = dt.UTC
 
@@ -273,3 +275,90 @@ def test_w002_in_request_job_with_a_lease_longer_than_the_request_timeout(regist
     assert "background=True" in str(message.hint)
     with override_settings(SWARMKIT_CRON_REQUEST_TIMEOUT=900):
         assert ids() == []
+
+
+def test_e001_a_schedule_that_never_fires(registry: None) -> None:
+    cron_job("0 0 30 2 *", name="never")(lambda: None)
+    (message,) = cron_messages()
+    assert message.id == "swarmkit.E001" and "never fires" in message.msg
+
+
+URLS = [
+    "http://app:8000/api/cron/",
+    "https://app.example.com/cron/",
+    "http://[::1]:8000/api/cron/",
+    "http://app:8000/api/cron",
+    "ftp://app/api/cron/",
+    "http:///api/cron/",
+    "http://user:pw@app:8000/api/cron/",
+    "http://app:8000/api/cron/?x=1/",
+    "http://app:8000/api/cron/#/",
+    "http://app:99999/api/cron/",
+    "http://app:port/api/cron/",
+    "http://[::1/api/cron/",
+    5,
+    b"http://app:8000/api/cron/",
+]
+
+
+@pytest.mark.parametrize("url", URLS, ids=repr)
+def test_e010_is_exactly_the_schedulers_url_check(url: object) -> None:
+    """Before, E010 had its own rule: credentials, a query or a bad port passed it."""
+    from swarmkit.django.scheduler import check_url
+
+    with override_settings(SWARMKIT_CRON_URL=url):
+        found = cron_messages()
+    problem = check_url(url)
+    if problem is None:
+        assert found == []
+    else:
+        (message,) = found
+        assert message.id == "swarmkit.E010" and message.msg == f"SWARMKIT_CRON_URL: {problem}"
+
+
+def test_e010_never_quotes_credentials() -> None:
+    for url in (f"http://u:{CANARY}@app:8000/api/cron/", f"http://u:{CANARY}@[::1/api/cron/"):
+        with override_settings(SWARMKIT_CRON_URL=url):
+            (message,) = cron_messages()
+        assert message.id == "swarmkit.E010"
+        assert_hidden(texts=[message.msg, str(message.hint), str(message)])
+
+
+@pytest.mark.parametrize(
+    "key", [f"{CANARY}-{'k' * 32}\x01", f"{CANARY}-{'k' * 32}é", f"{CANARY}\n{'k' * 32}"]
+)
+def test_e002_a_key_no_http_header_can_carry(key: str) -> None:
+    with override_settings(SWARMKIT_CRON_API_KEY=key):
+        messages = cron_messages()
+    assert [m.id for m in messages] == ["swarmkit.E002"]
+    assert "not printable ASCII" in messages[0].msg
+    assert_hidden(texts=[str(m) for m in messages])
+
+
+def test_no_e002_for_blanks_around_a_good_key() -> None:
+    with override_settings(SWARMKIT_CRON_API_KEY=" \t" + "k" * 32 + " \r\n"):
+        assert ids() == []
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/nonexistent/cron_api_key"])
+def test_e002_an_unreadable_key_secret(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    del settings.SWARMKIT_CRON_API_KEY
+    monkeypatch.setenv("CRON_API_KEY_FILE", path)
+    (message,) = cron_messages()
+    assert message.id == "swarmkit.E002"
+    assert message.msg.startswith("the cron API key cannot be read: secret 'cron_api_key': ")
+    assert path in message.msg
+
+
+def test_e002_a_canary_key_file_that_is_too_big(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    del settings.SWARMKIT_CRON_API_KEY
+    big = tmp_path / "cron_api_key"
+    big.write_text(CANARY * 40_000)
+    monkeypatch.setenv("CRON_API_KEY_FILE", str(big))
+    (message,) = cron_messages()
+    assert message.id == "swarmkit.E002" and "larger than 500 KiB" in message.msg
+    assert_hidden(texts=[str(message)])

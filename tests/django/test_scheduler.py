@@ -37,6 +37,8 @@ from swarmkit.django.scheduler import (
     plan_slots,
     retry_delay,
 )
+from swarmkit.exceptions import CronError, CronSettingsError
+from tests.django.canary import CANARY, assert_hidden
 from tests.django.servers import REPO, Gunicorn, PostgresServer, manage, project_env, running
 
 UTC = dt.UTC
@@ -524,3 +526,110 @@ def test_a_scheduler_keeps_retrying_until_the_app_comes_up(
     done = next(e for e in log if e["event"] == "succeeded")
     assert done["attempt"] >= 2
     assert effects(postgres, pg_database) == [("quick", done["slot"])]
+
+
+# --- bad settings: CronSettingsError, never the key ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("http://app:99999/api/cron/", False),
+        ("http://app:port/api/cron/", False),
+        ("http://[::1/api/cron/", False),
+        ("http://[::1]:8000/api/cron/", True),
+        ("http://app:8000/api/cron/#x", False),
+    ],
+)
+def test_check_url_ports_and_literals(url: str, ok: bool) -> None:
+    assert (check_url(url) is None) is ok
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://app:{CANARY}@app:8000/api/cron/",
+        f"http://{CANARY}@app:8000/api/cron/",
+        f"http://app:{CANARY}@[::1/api/cron/",
+        f"http://app:{CANARY}@app:99999/api/cron/",
+        f"ftp://app:{CANARY}@app/api/cron/",
+        f"app:{CANARY}@app/api/cron",
+    ],
+)
+def test_check_url_never_quotes_credentials(url: str) -> None:
+    problem = check_url(url)
+    assert problem is not None and CANARY not in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "fragment"),
+    [
+        ("http://app:8000/api/cron", KEY, "does not end in '/'"),
+        (f"http://u:{CANARY}@app:8000/api/cron/", KEY, "credentials"),
+        ("http://app:8000/api/cron/", "", "empty"),
+        ("http://app:8000/api/cron/", " \t\r\n", "empty"),
+        ("http://app:8000/api/cron/", f"{CANARY}\nX-Injected: 1", "not printable ASCII"),
+        ("http://app:8000/api/cron/", f"{CANARY}é", "not printable ASCII"),
+        ("http://app:8000/api/cron/", f"{CANARY}\x00", "not printable ASCII"),
+    ],
+)
+def test_the_scheduler_refuses_bad_settings_with_cron_settings_error(
+    url: str, key: str, fragment: str
+) -> None:
+    """Before, a bad URL was a bare ValueError and a bad key got as far as http.client."""
+    with pytest.raises(CronSettingsError) as caught:
+        Scheduler([job("* * * * *")], url=url, key=key, log=EventLog(io.StringIO()))
+    assert fragment in str(caught.value)
+    assert isinstance(caught.value, CronError) and not isinstance(caught.value, ValueError)
+    assert_hidden(exc=caught.value)
+
+
+def test_the_scheduler_strips_the_key_as_the_endpoint_does() -> None:
+    with Peer(OK) as peer:
+        sched = Scheduler(
+            [job("0 0 1 1 *", "yearly")], url=peer.url, key=f" {KEY} \r\n",
+            log=EventLog(io.StringIO()), timeout=5,
+        )  # fmt: skip
+        assert sched.run_once(threading.Event()) == {"yearly": "succeeded"}
+    assert [headers["Authorization"] for _, headers in peer.requests] == [f"Bearer {KEY}"]
+
+
+def test_the_command_refuses_bad_settings_in_one_line(settings: Any) -> None:
+    settings.SWARMKIT_CRON_URL = f"http://u:{CANARY}@app:8000/api/cron/"
+    with pytest.raises(CommandError) as caught:
+        call_command("cron_scheduler")
+    assert "credentials" in str(caught.value)
+    assert_hidden(exc=caught.value)
+    settings.SWARMKIT_CRON_URL = "http://app:8000/api/cron/"
+    settings.SWARMKIT_CRON_API_KEY = f"{CANARY}\x01"
+    with pytest.raises(CommandError, match="not printable ASCII") as caught:
+        call_command("cron_scheduler")
+    assert_hidden(exc=caught.value)
+
+
+def test_an_unreadable_key_secret_stops_the_command_in_one_line(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del settings.SWARMKIT_CRON_API_KEY
+    settings.SWARMKIT_CRON_URL = "http://app:8000/api/cron/"
+    monkeypatch.setenv("CRON_API_KEY_FILE", "/dev/zero")
+    with pytest.raises(CommandError) as caught:
+        call_command("cron_scheduler")
+    assert str(caught.value).startswith("secret 'cron_api_key': $CRON_API_KEY_FILE names")
+    assert caught.value.__context__ is None or caught.value.__suppress_context__
+
+
+def test_an_answer_that_echoes_the_key_is_logged_without_it() -> None:
+    """A proxy or debug page that echoes the request's headers in a 4xx body."""
+    key = f"{CANARY}-" + "k" * 40
+    echo = f"bad request; headers: Authorization: Bearer {key}".rjust(190).encode()
+    with Peer((400, echo, {}), (400, json.dumps({"auth": key}).encode(), JSON)) as peer:
+        for _ in range(2):
+            out = io.StringIO()
+            sched = Scheduler(
+                [job("0 0 1 1 *", "yearly")], url=peer.url, key=key, log=EventLog(out), timeout=5
+            )
+            assert sched.run_once(threading.Event()) == {"yearly": "config_error"}
+            assert "<the API key>" in out.getvalue()
+            assert_hidden(texts=[out.getvalue()])
+    assert all(headers["Authorization"] == f"Bearer {key}" for _, headers in peer.requests)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +19,7 @@ from swarmkit.django import (
     secret,
 )
 from swarmkit.exceptions import SwarmkitError
+from tests.django.canary import CANARY, assert_hidden
 
 
 @pytest.fixture
@@ -279,3 +283,209 @@ def test_settings_module_stops_with_the_message(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "MissingSecretError: secret 'secret_key' not found" in done.stderr
     assert "$SECRET_KEY_FILE is not set" in done.stderr
+
+
+# --- files are read bounded --------------------------------------------------------------------
+
+
+def test_a_secret_file_of_exactly_the_limit_is_read(places: dict[str, Path]) -> None:
+    from swarmkit.files import MAX_SECRET_FILE
+
+    (places["dir"] / "token").write_bytes(b"k" * MAX_SECRET_FILE)
+    assert len(secret("token")) == MAX_SECRET_FILE
+
+
+def test_a_secret_file_over_500_kib_is_refused_unread(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swarmkit.files import MAX_SECRET_FILE
+
+    places["file"].write_bytes(CANARY.encode() * (MAX_SECRET_FILE // len(CANARY) + 1))
+    monkeypatch.setenv("TOKEN_FILE", str(places["file"]))
+    with pytest.raises(SecretFileError) as caught:
+        secret("token")
+    text = str(caught.value)
+    assert text.startswith(f"secret 'token': $TOKEN_FILE names {str(places['file'])!r}: ")
+    assert "larger than 500 KiB" in text and caught.value.path == str(places["file"])
+    assert_hidden(exc=caught.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/dev/zero", "a character device"), ("/dev/null", "a character device")]
+)
+def test_a_device_is_refused_in_one_line(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch, path: str, kind: str
+) -> None:
+    monkeypatch.setenv("TOKEN_FILE", path)
+    with pytest.raises(SecretFileError) as caught:
+        secret("token")
+    assert str(caught.value) == (
+        f"secret 'token': $TOKEN_FILE names {path!r}: cannot read the secret file: "
+        f"it is {kind}, not a regular file (give the path of a regular file)"
+    )
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, opening a FIFO that nobody writes blocked start-up for ever."""
+    import os
+    import threading
+
+    fifo = places["file"].parent / "token.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("TOKEN_FILE", str(fifo))
+    caught: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            secret("token")
+        except BaseException as exc:  # handed to the test thread
+            caught.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)  # a blocked open must not hang pytest
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "secret() blocked on the FIFO"
+    (error,) = caught
+    assert isinstance(error, SecretFileError)
+    assert str(error) == (
+        f"secret 'token': $TOKEN_FILE names {str(fifo)!r}: cannot read the secret file: "
+        "it is a FIFO (named pipe), not a regular file (give the path of a regular file)"
+    )
+
+
+def test_a_fifo_in_the_secrets_dir_is_not_a_secret(places: dict[str, Path]) -> None:
+    import os
+
+    os.mkfifo(places["dir"] / "token")
+    with pytest.raises(MissingSecretError, match="not a regular file"):
+        secret("token")
+
+
+def test_a_dangling_file_var_symlink_does_not_exist(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = places["file"].parent / "link"
+    link.symlink_to(places["file"].parent / "gone")
+    monkeypatch.setenv("TOKEN_FILE", str(link))
+    with pytest.raises(SecretFileError) as caught:
+        secret("token")
+    text = str(caught.value)
+    assert text.startswith(f"secret 'token': $TOKEN_FILE names {str(link)!r}: cannot read")
+
+
+# --- the canary: no value in any message, chain or log -------------------------------------------
+
+
+class _LoudError(Exception):
+    pass
+
+
+def _raises(kind: type[BaseException]) -> Any:
+    def cast(value: str) -> Any:
+        raise kind(value)
+
+    return cast
+
+
+CASTS = {
+    "KeyError": _raises(KeyError),
+    "ValueError": _raises(ValueError),
+    "TypeError": _raises(TypeError),
+    "custom": _raises(_LoudError),
+    "lookup": lambda value: {}[value],
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "partial": functools.partial(_raises(KeyError)),
+    "database_url": database_url,
+}
+
+
+@pytest.mark.parametrize("source", ["env", "file_var", "dir", "default"])
+@pytest.mark.parametrize("cast", sorted(CASTS))
+def test_no_cast_error_shows_the_value(
+    places: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    cast: str,
+    source: str,
+) -> None:
+    value = f"postgresql://app:{CANARY}@db:port/app" if cast == "database_url" else CANARY
+    if source == "env":
+        monkeypatch.setenv("TOKEN", value)
+    elif source == "file_var":
+        places["file"].write_text(value + "\n")
+        monkeypatch.setenv("TOKEN_FILE", str(places["file"]))
+    elif source == "dir":
+        (places["dir"] / "token").write_text(value)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(SecretValueError) as caught:
+        if source == "default":
+            secret("token", default=value, cast=CASTS[cast])
+        else:
+            secret("token", cast=CASTS[cast])
+    assert str(caught.value).startswith("secret 'token' from ")
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert_hidden(exc=caught.value, records=caplog.records)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"mongodb://app:{CANARY}@db/app",
+        f"{CANARY}://app@db/app",
+        f"app:{CANARY}@db/app",
+        f"postgresql://app:{CANARY}@db:99999/app",
+        f"postgresql://app:{CANARY}@[::1/app",
+    ],
+)
+def test_no_database_url_error_shows_the_url(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("TOKEN", url)
+    with pytest.raises(SecretValueError) as caught:
+        secret("token", cast=database_url)
+    assert_hidden(exc=caught.value)
+
+
+def test_a_non_utf8_file_chains_nothing(places: dict[str, Path]) -> None:
+    (places["dir"] / "token").write_bytes(CANARY.encode() + b"\xff\n")
+    with pytest.raises(SecretFileError, match="not UTF-8") as caught:
+        secret("token")
+    # The UnicodeDecodeError would carry the file's bytes: it is not even the context.
+    assert caught.value.__context__ is None
+    assert_hidden(exc=caught.value)
+
+
+def test_start_up_output_shows_no_value(tmp_path: Path) -> None:
+    """What a crashing settings module prints (Django prints the whole chain)."""
+    import subprocess
+    import sys
+
+    from tests.django.servers import REPO
+
+    (tmp_path / "leaky.py").write_text(
+        "from swarmkit.django import secret\n"
+        "SECRET_KEY = secret('secret_key', cast=lambda value: {}[value])\n"
+        "INSTALLED_APPS = []\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{tmp_path}:{REPO}",
+        "DJANGO_SETTINGS_MODULE": "leaky",
+        "SECRET_KEY": CANARY,
+        "SWARMKIT_SECRETS_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "SecretValueError: secret 'secret_key' from $SECRET_KEY was refused by" in done.stderr
+    assert_hidden(texts=[done.stdout, done.stderr])

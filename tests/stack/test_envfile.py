@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import traceback
 from pathlib import Path
 
 import pytest
@@ -265,6 +266,15 @@ def test_no_env_value_in_any_error(
         parse_env_file(path)
     assert CANARY not in str(info.value) and CANARY not in repr(info.value.args)
     assert str(info.value).startswith(f"{path}:2: ")
+    # Nor in what a traceback shows, nor in any exception chained to it (even a
+    # suppressed one: a UnicodeDecodeError carries the line's bytes).
+    assert CANARY not in "".join(traceback.format_exception(info.value))
+    chained: list[BaseException] = [info.value]
+    while chained:
+        exc = chained.pop()
+        assert CANARY not in str(exc) and CANARY not in repr(exc)
+        assert CANARY.encode() not in getattr(exc, "object", b"")
+        chained += [e for e in (exc.__cause__, exc.__context__) if e is not None]
     stack = tmp_path / "stack.yml"
     stack.write_text('version: "3.8"\nservices:\n  app:\n    image: nginx\n    env_file: app.env\n')
     for argv in (
