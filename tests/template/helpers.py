@@ -19,10 +19,11 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 import zipfile
 from base64 import urlsafe_b64encode
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -111,23 +112,78 @@ CUSTOM_ANSWERS = {
 }
 
 
-@dataclass
 class Bakes:
-    """Every combination baked once per session; a failed bake is kept as its traceback."""
+    """Each combination baked at most once per session, when a test first asks for it.
 
-    projects: dict[Combo, Path] = field(default_factory=dict)
-    errors: dict[Combo, str] = field(default_factory=dict)
-    custom: Path | None = None
-    custom_error: str = ""
+    Lazily, so that a subset (``pytest tests/template/test_image.py``) bakes
+    only what it uses; ``all()`` bakes the rest. A failed bake is kept as its
+    traceback and fails each test that asks for that project. Bake from the
+    main thread only: cookiecutter changes the working directory for its hooks.
+    """
+
+    def __init__(self, root: Path, config: Path) -> None:
+        self.root = root
+        self.config = config
+        self.projects: dict[Combo, Path] = {}
+        self.errors: dict[Combo, str] = {}
+        self._custom: Path | None = None
+        self._custom_error = ""
+        self._custom_tried = False
+
+    def _bake(self, combo: Combo) -> None:
+        if combo in self.projects or combo in self.errors:
+            return
+        try:
+            self.projects[combo] = bake(self.root / combo.id, self.config, combo.context())
+        except Exception:
+            self.errors[combo] = traceback.format_exc()
 
     def project(self, combo: Combo) -> Path:
+        self._bake(combo)
         if combo in self.errors:
             pytest.fail(f"{combo.id} did not bake:\n{self.errors[combo]}")
         return self.projects[combo]
 
+    def _bake_custom(self) -> None:
+        if self._custom_tried:
+            return
+        self._custom_tried = True
+        try:
+            answers = {**DEFAULT_COMBO.context(), **CUSTOM_ANSWERS}
+            self._custom = bake(self.root / "custom", self.config, answers)
+        except Exception:
+            self._custom_error = traceback.format_exc()
+
+    @property
+    def custom(self) -> Path | None:
+        """The project of ``CUSTOM_ANSWERS``, or None when it did not bake."""
+        self._bake_custom()
+        return self._custom
+
+    @property
+    def custom_error(self) -> str:
+        self._bake_custom()
+        return self._custom_error
+
     def all(self) -> list[Path]:
-        """Every project that baked, the custom one included."""
-        return [*self.projects.values(), *([self.custom] if self.custom else [])]
+        """Every project that baked, the custom one included (every combination is baked)."""
+        for combo in ALL_COMBOS:
+            self._bake(combo)
+        baked = [self.projects[combo] for combo in ALL_COMBOS if combo in self.projects]
+        return [*baked, *([self.custom] if self.custom else [])]
+
+
+@dataclass
+class Installed:
+    """A heavy project: a copy of its bake, re-locked if needed, and its venv."""
+
+    project: Path
+    venv: Path
+    relocked: bool
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
 
 
 # -- skipping and running ---------------------------------------------------------------
@@ -402,10 +458,12 @@ def project_venv(
         if stamp.exists() and stamp.read_text() == key:
             return venv
         shutil.rmtree(venv, ignore_errors=True)
-        check(run([python, "-m", "venv", venv]))
+        # Without its own pip (seeding one costs seconds per venv): this
+        # interpreter's pip installs into it, as the image's compile stage does.
+        check(run([python, "-m", "venv", "--without-pip", venv]))
         install = run(
-            [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--require-hashes",
-             "-r", lock],
+            [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install",
+             "--quiet", "--require-hashes", "-r", lock],
             cwd=project,
             env=env,
             timeout=900,

@@ -10,9 +10,7 @@ another build of it, the project is re-locked first with its own
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,38 +19,18 @@ from tests.django.servers import PostgresServer
 from tests.template.helpers import (
     CHOICES,
     OPTIONS,
-    RELOCK,
-    SLUG,
-    Bakes,
     Combo,
+    Installed,
     check,
-    clean_env,
-    find_links,
-    lock_is_current,
     output,
     pairwise_combos,
-    project_venv,
-    python_for,
-    requirements_script,
     run,
-    tools_venv,
     venv_env,
 )
 
 pytestmark = pytest.mark.postgres
 
 HEAVY = pairwise_combos()
-
-
-@dataclass
-class Installed:
-    project: Path
-    venv: Path
-    relocked: bool
-
-    @property
-    def python(self) -> str:
-        return str(self.venv / "bin" / "python")
 
 
 def test_subset_is_pairwise() -> None:
@@ -64,45 +42,6 @@ def test_subset_is_pairwise() -> None:
     assert {(c.use_redis, c.use_cron) for c in HEAVY} == {
         (r, c) for r in CHOICES["use_redis"] for c in CHOICES["use_cron"]
     }
-
-
-@pytest.fixture(scope="session")
-def installed(
-    bakes: Bakes, wheel: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[Combo], Installed]:
-    """``installed(combo)``: a copy of the baked project and its venv, made once per session."""
-    done: dict[Combo, Installed | BaseException] = {}
-    root = tmp_path_factory.mktemp("heavy")
-
-    def get(combo: Combo) -> Installed:
-        if combo not in done:
-            try:
-                done[combo] = prepare(combo)
-            except BaseException as exc:  # a failure or a skip: the same for every test
-                done[combo] = exc
-                raise
-        result = done[combo]
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def prepare(combo: Combo) -> Installed:
-        python = python_for(combo.python_version)
-        project = root / combo.id / SLUG
-        shutil.copytree(bakes.project(combo), project)
-        env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
-        relocked = not lock_is_current(project, wheel)
-        if relocked:
-            # The lock is resolved for the project's Python, by pip-tools in a venv of it.
-            tools = tools_venv(python, combo.python_version)
-            # make lock ARGS="--upgrade-package swarm-django"
-            check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))
-            check(requirements_script(project, str(tools / "bin" / "python"), "check", env))
-            assert lock_is_current(project, wheel), "make lock did not pin the checkout's wheel"
-        venv = project_venv(python, project, f"py{combo.python_version}-{combo.lock_variant}", env)
-        return Installed(project, venv, relocked)
-
-    return get
 
 
 def database(postgres: PostgresServer, combo: Combo) -> str:
