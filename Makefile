@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test e2e lint typecheck unit django-newest bench bench-image bench-e2e template-lock clean
+.PHONY: install demo test e2e cluster bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ typecheck: install
 
 # Prints the slowest tests and the stage's time, so a slow newcomer shows up.
 unit: install
-	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --durations=15; rc=$$?; \
+	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/cluster --durations=15; rc=$$?; \
 	echo "=== unit tests took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # The suites that touch Django, again on the newest Django release.
@@ -48,12 +48,20 @@ $(NEWEST_VENV)/.installed: pyproject.toml
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[django,deploy]" --group dev "Django>=6"
 	touch $@
 
-test: lint typecheck unit django-newest e2e
+test: lint typecheck unit django-newest e2e cluster
 
 # The whole chain on a real swarm (tests/e2e): needs the Docker Engine in swarm
 # mode and the stand-in images of ../shared/e2e/, like the template suite.
 e2e: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+
+# The generated project on a swarm of three managers and a worker, each engine
+# in its own network namespace, with a TLS registry, deployed over SSH
+# (tests/cluster): needs root, iproute2, iptables, docker-registry,
+# apache2-utils, openssh-server and the stand-in images.
+cluster: install
+	@start=$$(date +%s); $(BIN)/pytest -q -p no:cacheprovider tests/cluster; rc=$$?; \
+	echo "=== cluster suite took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 bench: install
 	$(BIN)/python -m pip install --quiet --group bench
@@ -67,6 +75,10 @@ bench-image: install
 # Runs the end-to-end suite and keeps its figures (needs what `make e2e` needs).
 bench-e2e: install
 	$(BIN)/python benchmarks/e2e_figures.py
+
+# Runs the cluster suite and keeps its figures (needs what `make cluster` needs).
+bench-cluster: install
+	$(BIN)/python benchmarks/e2e_figures.py --suite cluster
 
 # Recompiles the template's locked requirements (every Django x Redis variant)
 # against a wheel of this checkout; needs PyPI and a Python 3.12.

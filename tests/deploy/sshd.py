@@ -11,16 +11,19 @@ count them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.django.servers import free_port, wait_for_port
+from tests.django.servers import free_port
 
 SSHD = "/usr/sbin/sshd"
 LOGIN = "Accepted publickey"
@@ -44,10 +47,11 @@ class Sshd:
     root: Path
     port: int
     log: Path
+    address: str = "127.0.0.1"
 
     @property
     def docker_host(self) -> str:
-        return f"ssh://root@127.0.0.1:{self.port}"
+        return f"ssh://root@{self.address}:{self.port}"
 
     def logins(self) -> int:
         """Successful logins so far."""
@@ -63,7 +67,7 @@ class Sshd:
         directory = self.root / name
         directory.mkdir(exist_ok=True)
         (directory / "ssh_config").write_text(
-            f"Host 127.0.0.1\n{config}  LogLevel ERROR\n  BatchMode yes\n"
+            f"Host {self.address}\n{config}  LogLevel ERROR\n  BatchMode yes\n"
         )
         wrapper = directory / "ssh"
         wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {directory / "ssh_config"} "$@"\n')
@@ -72,15 +76,22 @@ class Sshd:
 
 
 @contextmanager
-def private_sshd(root: Path, extra_config: str = "") -> Iterator[Sshd]:
-    """Run sshd in ``root`` (with ``extra_config`` lines) until the block ends."""
+def private_sshd(
+    root: Path, extra_config: str = "", *, address: str = "127.0.0.1",
+    prefix: tuple[str, ...] = (), port: int | None = None,
+) -> Iterator[Sshd]:  # fmt: skip
+    """Run sshd in ``root`` (with ``extra_config`` lines) until the block ends.
+
+    ``prefix`` runs it elsewhere (``nsenter --net=...``: a cluster node's
+    namespace), listening on ``address``.
+    """
     keygen(root / "host_key")
     keygen(root / "client_key")
     keygen(root / "other_key")  # authorized nowhere: a refused login
     (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
-    port = free_port()
+    port = port or free_port()
     (root / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\n"
+        f"Port {port}\nListenAddress {address}\nHostKey {root / 'host_key'}\n"
         f"PidFile {root / 'sshd.pid'}\nAuthorizedKeysFile {root / 'authorized_keys'}\n"
         "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel INFO\n" + extra_config
@@ -89,12 +100,21 @@ def private_sshd(root: Path, extra_config: str = "") -> Iterator[Sshd]:
     log_path = root / "sshd.log"
     log = open(log_path, "wb")  # noqa: SIM115 - sshd writes to it until stopped
     server = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(root / "sshd_config")], stdout=log, stderr=log
+        [*prefix, SSHD, "-D", "-e", "-f", str(root / "sshd_config")], stdout=log, stderr=log
     )
     try:
-        wait_for_port(port)
-        yield Sshd(root, port, log_path)
+        _wait_for(address, port)
+        yield Sshd(root, port, log_path, address)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(10)
         log.close()
+
+
+def _wait_for(address: str, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((address, port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"sshd does not listen on {address}:{port} after {timeout:g}s")

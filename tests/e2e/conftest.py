@@ -22,20 +22,8 @@ import pytest
 
 from tests.django.servers import free_port
 from tests.e2e import harness
-from tests.template.helpers import (
-    RELOCK,
-    bake,
-    build_swarm_django_wheel,
-    check,
-    clean_env,
-    cookiecutter_config,
-    find_links,
-    lock_is_current,
-    python_for,
-    requirements_script,
-    tools_venv,
-)
-from tests.template.servers import PackageIndex, build, require_engine, require_image
+from tests.e2e.build import bake_project, build_images
+from tests.template.servers import require_engine, require_image
 
 ANSWERS = {
     "project_name": harness.PROJECT_NAME,
@@ -76,47 +64,25 @@ def engine() -> Iterator[None]:
 def project(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The baked project, its lock pinning this checkout's wheel, with the e2e cron job."""
     root = tmp_path_factory.mktemp("e2e")
-    config = cookiecutter_config(root / "cookiecutter-home")
-    project = bake(root / "baked", config, ANSWERS)
-    wheel = build_swarm_django_wheel(root / "wheelhouse")
-    if not lock_is_current(project, wheel):
-        # This checkout's swarmkit changed since `make template-lock`.
-        tools = tools_venv(python_for("3.12"), "3.12")
-        env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
-        check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))
-    cron = project / harness.SLUG / "cron.py"
-    cron.write_text(cron.read_text() + harness.CRON_JOB)
+    project = bake_project(root, ANSWERS)
     (project / harness.OVERLAY_FILE).write_text(harness.OVERLAY)
-    index = PackageIndex(root / "index", wheel.parent).start()
-    try:
-        secret = root / "pip_index_url"
-        secret.write_text(index.url())
-        _build_all(project, root, secret)
-    finally:
-        index.stop()
-        (root / "pip_index_url").unlink(missing_ok=True)
+    build_images(project, root, harness.IMAGE, {
+        "v1": None, "v2": None, "v4": None,
+        "v3-migration": _broken_migration, "v3-health": _never_alive,
+    })  # fmt: skip
     return project
 
 
-def _build_all(project: Path, root: Path, secret: Path) -> None:
-    def image(context: Path, tag: str) -> None:
-        check(build(context, f"{harness.IMAGE}:{tag}", build_args=[f"APP_VERSION=e2e-{tag}"],
-                    secret_file=secret, label=harness.LABEL))  # fmt: skip
-
-    for tag in ("v1", "v2", "v4"):
-        image(project, tag)
-    migration = root / "v3-migration"
-    shutil.copytree(project, migration)
-    (migration / "visits" / "migrations" / "0002_e2e_broken.py").write_text(
+def _broken_migration(project: Path) -> None:
+    (project / "visits" / "migrations" / "0002_e2e_broken.py").write_text(
         harness.BROKEN_MIGRATION
     )
-    image(migration, "v3-migration")
-    health = root / "v3-health"
-    shutil.copytree(project, health)
-    conf = health / "docker" / "production" / "gunicorn.conf.py"
+
+
+def _never_alive(project: Path) -> None:
+    conf = project / "docker" / "production" / "gunicorn.conf.py"
     # The web server listens where nothing probes it: alive never answers.
     conf.write_text(conf.read_text().replace('bind = "0.0.0.0:8000"', 'bind = "0.0.0.0:8001"'))
-    image(health, "v3-health")
 
 
 @pytest.fixture(scope="session")

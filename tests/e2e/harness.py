@@ -259,13 +259,16 @@ def tls_context(cert: str) -> ssl.SSLContext:
 
 
 def request(port: int, path: str, context: ssl.SSLContext | None, *, timeout: float = 10,
-            host: str = HOST) -> tuple[int, dict[str, str], str]:  # fmt: skip
-    """One request on a fresh connection: HTTPS when ``context`` is given, else HTTP."""
+            host: str = HOST, address: str = "127.0.0.1") -> tuple[int, dict[str, str], str]:  # fmt: skip
+    """One request on a fresh connection: HTTPS when ``context`` is given, else HTTP.
+
+    ``address`` is 127.0.0.1, or a node of the cluster suite (its own namespace).
+    """
     connection: http.client.HTTPConnection
     if context is None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        connection = http.client.HTTPConnection(address, port, timeout=timeout)
     else:
-        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+        connection = http.client.HTTPSConnection(address, port, timeout=timeout,
                                                  context=context)  # fmt: skip
     try:
         connection.request("GET", path, headers={"Host": host})
@@ -293,8 +296,8 @@ class Load:
     """``workers`` threads sending ``rate`` requests per second in all to the home page."""
 
     def __init__(self, port: int, context: ssl.SSLContext, *, rate: float = 25,
-                 workers: int = 10) -> None:  # fmt: skip
-        self.port, self.context = port, context
+                 workers: int = 10, address: str = "127.0.0.1") -> None:  # fmt: skip
+        self.port, self.context, self.address = port, context, address
         self.interval = workers / rate
         self.result = LoadResult()
         self._lock = threading.Lock()
@@ -332,7 +335,7 @@ class Load:
 
     def _one(self) -> str:
         try:
-            status, _, body = request(self.port, "/", self.context)
+            status, _, body = request(self.port, "/", self.context, address=self.address)
         except (OSError, http.client.HTTPException) as exc:
             return f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}"
         found = VERSION.search(body)
