@@ -54,6 +54,7 @@ def wait_for_stack(
     """
     deadline = time.monotonic() + timeout
     names = node_names(client)
+    asked: set[str] = set()  # node ids the list lacked: asked again only once each
     while True:
         # All tasks, history included, in one request per service: the
         # rejected ones are no longer meant to run.
@@ -61,7 +62,9 @@ def wait_for_stack(
             (s, EngineService.parse(s.attrs), [EngineTask.parse(t) for t in s.tasks()])
             for s in stack_services(client, stack)
         ]
-        if any(t.node_id not in names for _, _, h in polled for t in h if t.node_id):
+        unknown = {t.node_id for _, _, h in polled for t in h if t.is_running} - set(names)
+        if unknown - asked:
+            asked |= unknown
             names = node_names(client)  # a node joined since
         rows: list[ServiceStatus] = []
         failed: list[tuple[Any, str]] = []

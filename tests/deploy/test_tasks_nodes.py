@@ -399,3 +399,15 @@ def test_failure_report_names_the_node_and_shows_each_failure_once() -> None:
     node = _load("pull_rejected")["nodes"][0]["ID"][:12]
     assert report.count(f" on {node}: rejected: No such image") == 2
     assert "exit code" not in report  # a rejected task never had a container
+
+
+def test_wait_asks_for_the_nodes_again_only_for_a_node_it_does_not_know() -> None:
+    data = _load("health")
+    attrs = json.loads(json.dumps(data["service"]))
+    attrs["Spec"]["Mode"] = {"Replicated": {"Replicas": 2}}  # one short: never settles
+    client = FakeClient([FakeService(attrs, [data["running"]["task"]])], [])
+    with pytest.raises(DeployFailedError, match="1/2 running"):
+        wait_for_stack(client, "pullfail-test", {}, timeout=0.2, poll=0.01)  # type: ignore[arg-type]
+    assert client.services.lists > 3
+    # Once at the start, once more for the task's node the list lacked.
+    assert client.api.node_lists == 2
