@@ -10,7 +10,7 @@ from typing import Any
 import docker
 
 from swarmkit.deploy.engine import stack_services
-from swarmkit.deploy.models import EngineService, EngineTask
+from swarmkit.deploy.models import EngineNode, EngineService, EngineTask
 from swarmkit.deploy.state import STEADY_STATES, task_is_healthy
 
 __all__ = [
@@ -107,12 +107,8 @@ def node_names(client: docker.DockerClient) -> dict[str, str]:
 
 def node_hostnames(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Hostname by node id from the engine's ``/nodes`` JSON (nodes without one are left out)."""
-    found: dict[str, str] = {}
-    for node in nodes:
-        hostname = (node.get("Description") or {}).get("Hostname")
-        if node.get("ID") and hostname:
-            found[str(node["ID"])] = str(hostname)
-    return found
+    parsed = [EngineNode.parse(node) for node in nodes]
+    return {node.id: node.hostname for node in parsed if node.id and node.hostname}
 
 
 def status_of(

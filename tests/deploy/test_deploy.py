@@ -191,3 +191,16 @@ def test_an_image_no_node_can_pull_fails_at_once(
     assert "docker login 127.0.0.1:1" in message
     report = "\n".join(failed.value.failures)
     assert ": rejected: No such image: 127.0.0.1:1/nope:v1" in report
+
+    # The CLI: the report, then one error line; exit 1.
+    result = subprocess.run(
+        [sys.executable, "-m", "swarmkit", "deploy", "-q", "-c", str(path), "--name", stack_name,
+         "--resolve-image", "never", "--timeout", "90"],
+        capture_output=True, text=True, check=False, timeout=180,
+        env={"SWARMKIT_DOCKER": DOCKER, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{stack_name}_app: cannot pull its image 127.0.0.1:1/nope:v1 on ")
+    assert all(line.startswith("  task ") for line in lines[1:-1]) and len(lines) >= 3
+    assert lines[-1].startswith(f"swarmkit: error: stack {stack_name} did not converge: ")

@@ -17,7 +17,7 @@ from typing import Any
 import docker
 import pytest
 
-from swarmkit.deploy.models import EngineService, EngineTask
+from swarmkit.deploy.models import EngineNode, EngineService, EngineTask
 from swarmkit.deploy.state import is_pull_error, pull_failures, task_is_healthy
 from swarmkit.deploy.status import (
     ServiceStatus,
@@ -352,6 +352,14 @@ def test_status_counts_tasks_on_other_nodes_and_unhealthy_local_ones() -> None:
 
 def test_node_hostnames_from_the_recorded_nodes() -> None:
     nodes = _load("pull_rejected")["nodes"]
+    node = EngineNode.parse(nodes[0])
+    assert (node.hostname, node.role, node.availability, node.state) == (
+        "vm",
+        "manager",
+        "active",
+        "ready",
+    )
+    assert EngineNode.parse({}).hostname == ""
     assert node_hostnames(nodes) == {nodes[0]["ID"]: "vm"}
     assert node_hostnames([{"ID": "x"}, {"Description": {"Hostname": "h"}}]) == {}
 
