@@ -129,9 +129,7 @@ def registry_of(image: str) -> str:
 
 
 def _pull_hint(services: list[Any]) -> str:
-    registries = sorted(
-        {registry_of(EngineService.parse(s.attrs).image) for s in services}, key=str
-    )
+    registries = sorted({registry_of(EngineService.parse(s.attrs).image) for s in services})
     logins = ", ".join(f"docker login {r}".rstrip() for r in registries)
     return (
         f"log in to the registry ({logins}) and deploy again: swarmkit deploy passes the "
