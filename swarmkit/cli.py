@@ -218,7 +218,7 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     rollback.set_defaults(run=_cmd_rollback)
 
     status = commands.add_parser(
-        "status", help="one row per service of a stack: image, replicas, health, update"
+        "status", help="one row per service of a stack: image, replicas, health, update, nodes"
     )
     status.add_argument("stack", metavar="STACK")
     status.set_defaults(run=_cmd_status)

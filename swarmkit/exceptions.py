@@ -30,8 +30,9 @@
         ├── StackNotFoundError     no service carries the stack's label (``.stack``)
         ├── DockerCLIError         the docker CLI refused (``.command``,
         │                          ``.exit_code``, ``.stderr``)
-        └── DeployFailedError      the stack did not converge: rolled back, paused
-                                   or timed out (``.failures``); the CLI exits 1
+        └── DeployFailedError      the stack did not converge: rolled back, paused,
+                                   an image the nodes cannot pull, or timed out
+                                   (``.failures``); the CLI exits 1
 
 Each error's ``str()`` is one line: ``file:line: key.path: message (hint)``,
 with the parts it knows. The CLI prints exactly that and exits 2
@@ -242,7 +243,7 @@ class DockerCLIError(DeployError):
 
 
 class DeployFailedError(DeployError):
-    """The stack did not converge: Swarm rolled it back, paused it, or time ran out.
+    """The stack did not converge: rolled back, paused, an image its nodes cannot pull, or timeout.
 
     ``failures`` holds one multi-line report per failing service (task errors,
     exit codes, last log lines); ``str()`` stays one line.

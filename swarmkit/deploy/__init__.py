@@ -24,7 +24,14 @@ from swarmkit.deploy.docker_cli import run_docker
 from swarmkit.deploy.engine import cli_docker_host, connect, stack_services
 from swarmkit.deploy.gc import Removed, gc_stack
 from swarmkit.deploy.logs import LogLine, follow_logs, format_line, service_lines, stack_logs
-from swarmkit.deploy.models import STACK_LABEL, Before, EngineService, EngineTask, UpdateStatus
+from swarmkit.deploy.models import (
+    STACK_LABEL,
+    Before,
+    EngineNode,
+    EngineService,
+    EngineTask,
+    UpdateStatus,
+)
 from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
@@ -33,6 +40,7 @@ from swarmkit.session import engine_session
 __all__ = [
     "STACK_LABEL",
     "Before",
+    "EngineNode",
     "EngineService",
     "EngineTask",
     "LogLine",

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "STACK_LABEL",
     "Before",
+    "EngineNode",
     "EngineService",
     "EngineTask",
     "UpdateStatus",
@@ -232,3 +233,31 @@ class EngineTask:
     def built_from(self, service: EngineService) -> bool:
         """Made from the service's current spec (not a previous one)."""
         return self.template_key == service.template_key
+
+
+@dataclass(frozen=True)
+class EngineNode:
+    """One node of ``docker node ls`` (the engine's ``/nodes`` JSON)."""
+
+    id: str
+    #: ``Description.Hostname``: what ``swarmkit status`` shows; ``""`` if unknown.
+    hostname: str
+    #: ``manager`` or ``worker``.
+    role: str
+    #: ``active``, ``pause`` or ``drain``.
+    availability: str
+    #: ``ready``, ``down``, ``disconnected`` or ``unknown``.
+    state: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> EngineNode:
+        spec = _dict(data.get("Spec"))
+        return cls(
+            id=str(data.get("ID") or ""),
+            hostname=str(_dict(data.get("Description")).get("Hostname") or ""),
+            role=str(spec.get("Role") or ""),
+            availability=str(spec.get("Availability") or ""),
+            state=str(_dict(data.get("Status")).get("State") or ""),
+            raw=dict(data),
+        )

@@ -8,18 +8,23 @@ JSON recorded from a real engine (``tests/deploy/recorded/``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from swarmkit.deploy.models import Before, EngineService, EngineTask
 
 __all__ = [
     "FAILED_STATES",
+    "PULL_ERRORS",
     "ROLLBACK_FAILED_STATES",
     "STEADY_STATES",
     "companions_to_roll_back",
     "extra_tasks",
+    "is_pull_error",
     "outcome",
+    "pull_failures",
     "rollback_targets",
     "settled",
+    "task_is_healthy",
 ]
 
 #: Update states after which a service runs its spec in full.
@@ -113,3 +118,71 @@ def companions_to_roll_back(
         and s.version != before[s.name].version
         and s.rollback_changes_tasks
     ]
+
+
+#: What a task's error says when its node could not pull or find the image
+#: (lower case). Docker's executor logs the pull's own error on the node and
+#: then fails to create the container: the task says ``No such image: <ref>``.
+#: The rest are the registry's words, as other engines pass them on.
+PULL_ERRORS = (
+    "no such image",
+    "pull access denied",
+    "no basic auth credentials",
+    "unauthorized",
+    "authentication required",
+    "manifest unknown",
+    "requested access to the resource is denied",
+    "repository does not exist",
+)
+
+
+def is_pull_error(error: str) -> bool:
+    """``error`` (a task's ``Err``) says the image could not be pulled or found."""
+    text = error.lower()
+    return any(words in text for words in PULL_ERRORS)
+
+
+def pull_failures(service: EngineService, tasks: Sequence[EngineTask]) -> list[EngineTask]:
+    """The newest task per slot that Swarm rejected for an image its node cannot pull.
+
+    ``tasks`` are all the service's tasks, its history included (Swarm
+    gives a rejected task's replacement a new id, and the rejected one's
+    desired state becomes ``shutdown``). Only tasks made from the current
+    spec since its update started (all of them for a service never updated)
+    count, in state ``rejected`` or ``failed`` with an error of
+    :data:`PULL_ERRORS`, and only in a slot (a node, for a global service)
+    where no task of the current spec runs: a slot that got its image on a
+    second try, or whose task Swarm moved to a node that has it, is fine.
+
+    Swarm rejects such a task and makes a new one, forever: a new service
+    never converges, and nothing but a rolling update's failure action ends
+    it, so :func:`~swarmkit.deploy.wait.wait_for_stack` fails on these at once.
+    """
+    since = service.update.started_at
+    current = [t for t in tasks if t.built_from(service) and t.created_at >= since]
+    running = {t.label for t in current if t.is_running}
+    newest: dict[str, EngineTask] = {}
+    for task in sorted(current, key=lambda t: t.created_at):
+        if task.label in running or task.state not in ("rejected", "failed"):
+            continue
+        if is_pull_error(task.error):
+            newest[task.label] = task
+    return sorted(newest.values(), key=lambda t: (t.slot or 0, t.node_id))
+
+
+def task_is_healthy(task: EngineTask, container: Mapping[str, Any] | None) -> bool:
+    """Whether a task counts as healthy, on whichever node it runs.
+
+    Swarm's own task state is the judge: its executor keeps a task whose
+    image or service has a healthcheck in ``starting`` until a probe passed,
+    reports ``running`` only then, and fails the task once its container
+    turns unhealthy. So a running task is healthy, and so is one without a
+    healthcheck. ``container`` is the task's container's inspect JSON when
+    the client can read it (the container runs on the node the client talks
+    to), else ``None``: the one exception is a container that reports
+    ``unhealthy`` right now, whose task Swarm is about to fail.
+    """
+    if not task.is_running:
+        return False
+    health = ((container or {}).get("State") or {}).get("Health") or {}
+    return health.get("Status") != "unhealthy"

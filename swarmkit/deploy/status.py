@@ -1,19 +1,24 @@
-"""One row per service of a stack: image, replicas, health, update state."""
+"""One row per service of a stack: image, replicas, health, update state, nodes."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import docker
 
 from swarmkit.deploy.engine import stack_services
-from swarmkit.deploy.models import EngineService, EngineTask
-from swarmkit.deploy.state import STEADY_STATES
+from swarmkit.deploy.models import EngineNode, EngineService, EngineTask
+from swarmkit.deploy.state import STEADY_STATES, task_is_healthy
 
 __all__ = [
     "ServiceStatus",
+    "format_nodes",
     "format_status",
+    "node_hostnames",
+    "node_names",
     "running_tasks",
     "service_status",
     "stack_status",
@@ -26,10 +31,12 @@ class ServiceStatus:
     """What ``swarmkit status`` shows for one service.
 
     ``desired`` is ``None`` for a global service with no eligible node yet;
-    ``healthy`` counts running tasks whose container reports healthy, or that
-    have no healthcheck. ``update_state`` is Swarm's ``UpdateStatus.State``
+    ``healthy`` counts the running tasks that
+    :func:`~swarmkit.deploy.state.task_is_healthy` accepts (Swarm's task
+    state, on every node). ``update_state`` is Swarm's ``UpdateStatus.State``
     (``updating``, ``completed``, ``rollback_completed``, ...) or ``""`` when
-    the service was never updated.
+    the service was never updated. ``nodes`` holds the hostname of the node
+    of each running task, sorted (a node twice for two tasks).
     """
 
     name: str
@@ -40,6 +47,7 @@ class ServiceStatus:
     healthy: int
     update_state: str
     update_message: str
+    nodes: tuple[str, ...] = ()
 
     @property
     def converged(self) -> bool:
@@ -62,13 +70,22 @@ class ServiceStatus:
 
 def stack_status(client: docker.DockerClient, stack: str) -> list[ServiceStatus]:
     """The status of every service of ``stack``, sorted by name."""
-    return [service_status(client, service) for service in stack_services(client, stack)]
+    services = stack_services(client, stack)
+    names = node_names(client)
+    return [service_status(client, service, nodes=names) for service in services]
 
 
-def service_status(client: docker.DockerClient, service: Any) -> ServiceStatus:
-    """The status of one docker SDK ``Service``."""
+def service_status(
+    client: docker.DockerClient, service: Any, *, nodes: Mapping[str, str] | None = None
+) -> ServiceStatus:
+    """The status of one docker SDK ``Service``.
+
+    ``nodes`` maps node ids to hostnames (:func:`node_names`); without it
+    the swarm's nodes are listed for this one call.
+    """
     service.reload()
-    return status_of(client, EngineService.parse(service.attrs), running_tasks(service))
+    names = node_names(client) if nodes is None else nodes
+    return status_of(client, EngineService.parse(service.attrs), running_tasks(service), names)
 
 
 def running_tasks(service: Any) -> list[EngineTask]:
@@ -76,42 +93,76 @@ def running_tasks(service: Any) -> list[EngineTask]:
     return [EngineTask.parse(t) for t in service.tasks(filters={"desired-state": "running"})]
 
 
+def node_names(client: docker.DockerClient) -> dict[str, str]:
+    """Each node's hostname by node id: one ``/nodes`` request (a manager's API).
+
+    Empty when the engine refuses the list; the rows then name nodes by id.
+    """
+    try:
+        nodes = client.api.nodes()
+    except docker.errors.APIError:
+        return {}
+    return node_hostnames(nodes)
+
+
+def node_hostnames(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Hostname by node id from the engine's ``/nodes`` JSON (nodes without one are left out)."""
+    parsed = [EngineNode.parse(node) for node in nodes]
+    return {node.id: node.hostname for node in parsed if node.id and node.hostname}
+
+
 def status_of(
-    client: docker.DockerClient, service: EngineService, tasks: list[EngineTask]
+    client: docker.DockerClient,
+    service: EngineService,
+    tasks: list[EngineTask],
+    nodes: Mapping[str, str] | None = None,
 ) -> ServiceStatus:
-    """The row of ``service``, whose desired-running tasks are ``tasks``."""
+    """The row of ``service``, whose desired-running tasks are ``tasks``.
+
+    ``nodes`` maps node ids to hostnames; a node it lacks is named by the
+    first 12 characters of its id.
+    """
     running = [t for t in tasks if t.is_running]
     desired = service.replicas if service.replicas is not None else (len(tasks) or None)
+    names = nodes or {}
     return ServiceStatus(
         name=service.name,
         image=service.image,
         mode=service.mode,
         running=len(running),
         desired=desired,
-        healthy=sum(1 for t in running if _is_healthy(client, t)),
+        healthy=sum(1 for t in running if task_is_healthy(t, _container(client, t))),
         update_state=service.update.state,
         update_message=service.update.message,
+        nodes=tuple(sorted(names.get(t.node_id) or t.node_id[:12] for t in running)),
     )
 
 
-def _is_healthy(client: docker.DockerClient, task: EngineTask) -> bool:
-    # Swarm records no health in the task; only the container knows. A
-    # container on another node cannot be inspected from the manager: its
-    # task counts as healthy once running, since Swarm only marks a task
-    # running after its healthcheck passed when it has one.
+def _container(client: docker.DockerClient, task: EngineTask) -> dict[str, Any] | None:
+    # Only the engine a container runs on knows it: one on another node is
+    # not found here, and its task is judged by Swarm's state alone.
     if not task.container_id:
-        return False
+        return None
     try:
-        container = client.api.inspect_container(task.container_id)
+        found: dict[str, Any] = client.api.inspect_container(task.container_id)
     except docker.errors.NotFound:
-        return True
-    health = container.get("State", {}).get("Health")
-    return health is None or health.get("Status") == "healthy"
+        return None
+    return found
+
+
+def format_nodes(nodes: Iterable[str]) -> str:
+    """``m1,m2x2,m3``: each hostname once, sorted, ``x<n>`` for n tasks on it; ``-`` for none."""
+    counts = Counter(nodes)
+    if not counts:
+        return "-"
+    return ",".join(
+        name if count == 1 else f"{name}x{count}" for name, count in sorted(counts.items())
+    )
 
 
 def format_status(rows: list[ServiceStatus]) -> str:
     """A fixed-width table, one row per service, with a header."""
-    table = [("SERVICE", "IMAGE", "REPLICAS", "HEALTHY", "UPDATE")]
+    table = [("SERVICE", "IMAGE", "REPLICAS", "HEALTHY", "UPDATE", "NODES")]
     for row in rows:
         desired = "?" if row.desired is None else str(row.desired)
         table.append(
@@ -121,6 +172,7 @@ def format_status(rows: list[ServiceStatus]) -> str:
                 f"{row.running}/{desired}",
                 f"{row.healthy}/{desired}",
                 row.update_state or "-",
+                format_nodes(row.nodes),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -9,18 +9,18 @@ left by an earlier deploy is never mistaken for this one's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
 
 from swarmkit.deploy.engine import stack_services
 from swarmkit.deploy.models import Before, EngineService, EngineTask
-from swarmkit.deploy.state import extra_tasks, outcome, settled
-from swarmkit.deploy.status import ServiceStatus, running_tasks, status_of
+from swarmkit.deploy.state import extra_tasks, outcome, pull_failures, settled
+from swarmkit.deploy.status import ServiceStatus, node_names, status_of
 from swarmkit.exceptions import DeployFailedError, StackNotFoundError
 
-__all__ = ["Before", "failure_report", "snapshot", "wait_for_stack"]
+__all__ = ["Before", "failure_report", "registry_of", "snapshot", "wait_for_stack"]
 
 
 def snapshot(client: docker.DockerClient, stack: str) -> dict[str, Before]:
@@ -45,20 +45,34 @@ def wait_for_stack(
     """Poll until every service runs its desired, healthy, up-to-date tasks.
 
     Raises :class:`DeployFailedError` when Swarm rolls a service back or
-    pauses its update (after this deploy), or after ``timeout`` seconds.
-    With ``rolling_back`` (after a requested rollback) a completed rollback
-    is the goal and only a paused one fails.
+    pauses its update (after this deploy), at once when a service's tasks
+    are rejected because their nodes cannot pull its image (see
+    :func:`~swarmkit.deploy.state.pull_failures`: Swarm would retry
+    forever), or after ``timeout`` seconds. With ``rolling_back`` (after a
+    requested rollback) a completed rollback is the goal and only a paused
+    one fails.
     """
     deadline = time.monotonic() + timeout
+    names = node_names(client)
+    asked: set[str] = set()  # node ids the list lacked: asked again only once each
     while True:
-        sdk_services = stack_services(client, stack)
+        # All tasks, history included, in one request per service: the
+        # rejected ones are no longer meant to run.
+        polled = [
+            (s, EngineService.parse(s.attrs), [EngineTask.parse(t) for t in s.tasks()])
+            for s in stack_services(client, stack)
+        ]
+        unknown = {t.node_id for _, _, h in polled for t in h if t.is_running} - set(names)
+        if unknown - asked:
+            asked |= unknown
+            names = node_names(client)  # a node joined since
         rows: list[ServiceStatus] = []
         failed: list[tuple[Any, str]] = []
+        unpullable: list[tuple[Any, str]] = []
         late: list[tuple[Any, ServiceStatus, str]] = []
-        for sdk_service in sdk_services:
-            service = EngineService.parse(sdk_service.attrs)
-            tasks = running_tasks(sdk_service)
-            row = status_of(client, service, tasks)
+        for sdk_service, service, history in polled:
+            tasks = [t for t in history if t.desired_state == "running"]
+            row = status_of(client, service, tasks, names)
             rows.append(row)
             verdict = outcome(service, before.get(row.name), rolling_back=rolling_back)
             if verdict == "failed":
@@ -67,14 +81,23 @@ def wait_for_stack(
             elif verdict == "busy" or not settled(
                 service, tasks, desired=row.desired, healthy=row.healthy
             ):
-                late.append((sdk_service, row, _lateness(service, tasks, row)))
+                # During an update Swarm's failure action deals with a
+                # rejected task (a rollback then takes the rest along).
+                pulls = pull_failures(service, history) if verdict == "" else []
+                if pulls:
+                    unpullable.append((sdk_service, _cannot_pull(service, pulls, names)))
+                else:
+                    late.append((sdk_service, row, _lateness(service, tasks, row)))
         if progress is not None:
             progress(rows)
-        if failed:
+        if failed or unpullable:
             raise DeployFailedError(
                 f"stack {stack} did not converge: "
-                + ", ".join(f"{s.name} {why}" for s, why in failed),
-                failures=tuple(failure_report(client, s, why) for s, why in failed),
+                + ", ".join(f"{s.name} {why}" for s, why in failed + unpullable),
+                failures=tuple(
+                    failure_report(client, s, why, nodes=names) for s, why in failed + unpullable
+                ),
+                hint=_pull_hint([s for s, _ in unpullable]) if unpullable else None,
             )
         if not late:
             return rows
@@ -82,10 +105,37 @@ def wait_for_stack(
             raise DeployFailedError(
                 f"stack {stack} did not converge within {timeout:g}s: "
                 + ", ".join(f"{r.name} {why}" for _, r, why in late),
-                failures=tuple(failure_report(client, s, "timed out") for s, _, _ in late),
+                failures=tuple(
+                    failure_report(client, s, "timed out", nodes=names) for s, _, _ in late
+                ),
                 hint="swarmkit status and swarmkit logs show more",
             )
         time.sleep(poll)
+
+
+def _cannot_pull(service: EngineService, pulls: list[EngineTask], names: Mapping[str, str]) -> str:
+    """``cannot pull its image IMAGE on m1, m2: <the engine's errors>``."""
+    nodes = sorted({names.get(t.node_id) or t.node_id[:12] for t in pulls})
+    errors = "; ".join(dict.fromkeys(t.error for t in pulls))
+    return f"cannot pull its image {service.image} on {', '.join(nodes)}: {errors}"
+
+
+def registry_of(image: str) -> str:
+    """The registry an image reference names (``""`` for Docker Hub), as the docker CLI reads it."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return ""
+
+
+def _pull_hint(services: list[Any]) -> str:
+    registries = sorted({registry_of(EngineService.parse(s.attrs).image) for s in services})
+    logins = ", ".join(f"docker login {r}".rstrip() for r in registries)
+    return (
+        f"log in to the registry ({logins}) and deploy again: swarmkit deploy passes the "
+        "login to the nodes with --with-registry-auth; check the image name and tag and that "
+        "the nodes reach the registry; Swarm retries meanwhile"
+    )
 
 
 def _lateness(service: EngineService, tasks: list[EngineTask], row: ServiceStatus) -> str:
@@ -101,14 +151,25 @@ def _lateness(service: EngineService, tasks: list[EngineTask], row: ServiceStatu
     return text
 
 
-def failure_report(client: docker.DockerClient, service: Any, why: str, *, lines: int = 10) -> str:
+def failure_report(
+    client: docker.DockerClient,
+    service: Any,
+    why: str,
+    *,
+    lines: int = 10,
+    nodes: Mapping[str, str] | None = None,
+) -> str:
     """What happened to ``service`` in its last update, as text.
 
-    The tasks the update started and that stopped (state, exit code, error,
-    and a failed healthcheck's last output), then the last log lines of the
-    newest failed one.
+    The tasks the update started and that stopped, newest first, each
+    different one once (a slot Swarm keeps rejecting, say for an image its
+    node cannot pull, is one line): state, node, exit code, error, and a
+    failed healthcheck's last output; then the last log lines of the newest
+    failed one. ``nodes`` maps node ids to hostnames (a node it lacks is
+    named by its id's first 12 characters).
     """
     parsed = EngineService.parse(service.attrs)
+    names = nodes or {}
     # Tasks of earlier updates (an earlier broken release, say) tell nothing
     # about this one.
     started = parsed.update.started_at
@@ -116,14 +177,20 @@ def failure_report(client: docker.DockerClient, service: Any, why: str, *, lines
     tasks.sort(key=lambda t: t.updated_at, reverse=True)
     out = [f"{service.name}: {why}"]
     tail: list[str] = []
-    for task in tasks[:5]:
-        if not task.has_stopped:
+    seen: set[tuple[str, str, str, int | None]] = set()
+    for task in tasks:
+        if len(seen) == 5:
+            break
+        # A task that never had a container (rejected) has no exit code.
+        code = task.exit_code if task.container_id else None
+        if not task.has_stopped or (task.label, task.state, task.error, code) in seen:
             continue
+        seen.add((task.label, task.state, task.error, code))
         probe = _failed_probe(client, task.container_id)
-        code = task.exit_code
+        node = names.get(task.node_id) or task.node_id[:12]
         out.append(
-            f"  task {task.id[:12]} slot {task.slot or '-'}: {task.state}"
-            f"{f' (exit code {code})' if code is not None else ''}: {task.error}"
+            f"  task {task.id[:12]} slot {task.slot or '-'}{f' on {node}' if node else ''}: "
+            f"{task.state}{f' (exit code {code})' if code is not None else ''}: {task.error}"
             f"{f'; unhealthy, last probe: {probe}' if probe is not None else ''}"
         )
         failed = task.state in ("failed", "rejected") or bool(code) or probe is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,38 @@ def test_task_that_exits_is_reported_with_its_exit_code(
     assert "(exit code 3)" in report
     assert "app." in report and "| migration failed" in report
     assert env_of(engine, stack_name) == ["VERSION=v1"]
+
+
+def test_an_image_no_node_can_pull_fails_at_once(
+    engine: Any, stack_name: str, tmp_path: Path
+) -> None:
+    # Nothing listens on 127.0.0.1:1: every node's task is rejected ("No
+    # such image") and Swarm makes a new one, forever. Before: the timeout.
+    path = tmp_path / "stack.yml"
+    path.write_text(
+        'version: "3.8"\nservices:\n  app:\n    image: 127.0.0.1:1/nope:v1\n'
+        f"    deploy: {{replicas: 2, labels: [{LABEL}]}}\n"
+    )
+    started = time.monotonic()
+    with pytest.raises(DeployFailedError) as failed:
+        deploy(str(path), stack_name)
+    assert time.monotonic() - started < 60  # the deploy's timeout is 90 s
+    message = str(failed.value)
+    assert f"{stack_name}_app cannot pull its image 127.0.0.1:1/nope:v1 on " in message
+    assert "No such image: 127.0.0.1:1/nope:v1" in message
+    assert "docker login 127.0.0.1:1" in message
+    report = "\n".join(failed.value.failures)
+    assert ": rejected: No such image: 127.0.0.1:1/nope:v1" in report
+
+    # The CLI: the report, then one error line; exit 1.
+    result = subprocess.run(
+        [sys.executable, "-m", "swarmkit", "deploy", "-q", "-c", str(path), "--name", stack_name,
+         "--resolve-image", "never", "--timeout", "90"],
+        capture_output=True, text=True, check=False, timeout=180,
+        env={"SWARMKIT_DOCKER": DOCKER, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{stack_name}_app: cannot pull its image 127.0.0.1:1/nope:v1 on ")
+    assert all(line.startswith("  task ") for line in lines[1:-1]) and len(lines) >= 3
+    assert lines[-1].startswith(f"swarmkit: error: stack {stack_name} did not converge: ")

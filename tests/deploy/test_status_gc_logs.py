@@ -61,9 +61,13 @@ def test_status_rows(engine: Any, running_stack: str) -> None:
         2,
     )
     assert web.converged
+    # One node here: both of web's tasks run on it.
+    hostname = engine.info()["Name"]
+    assert web.nodes == (hostname, hostname)
     table = format_status(rows).splitlines()
-    assert table[0].split() == ["SERVICE", "IMAGE", "REPLICAS", "HEALTHY", "UPDATE"]
+    assert table[0].split() == ["SERVICE", "IMAGE", "REPLICAS", "HEALTHY", "UPDATE", "NODES"]
     assert table[1].split()[:4] == [f"{running_stack}_web", "debian:bookworm-slim", "2/2", "2/2"]
+    assert table[1].split()[-1] == f"{hostname}x2"
 
 
 def test_status_cli(running_stack: str) -> None:
