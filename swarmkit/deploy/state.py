@@ -7,7 +7,7 @@ JSON recorded from a real engine (``tests/deploy/recorded/``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from swarmkit.deploy.models import Before, EngineService, EngineTask
@@ -20,6 +20,7 @@ __all__ = [
     "companions_to_roll_back",
     "extra_tasks",
     "is_pull_error",
+    "on_live_nodes",
     "outcome",
     "pull_failures",
     "rollback_targets",
@@ -73,6 +74,21 @@ def settled(
         return False
     slots = {t.label for t in tasks if t.is_running}
     return len(slots) >= desired
+
+
+def on_live_nodes(tasks: Sequence[EngineTask], lost: Collection[str]) -> list[EngineTask]:
+    """The tasks not on a ``lost`` node (one the managers cannot reach).
+
+    A manager goes on listing a dead node's tasks as running, with the
+    state they had when it last heard from the node, and a global service
+    keeps its task there (meant to run, in no state it can change) until
+    the node returns. Counted, they would make a stack with a dead node look
+    converged, or a global service never converge again. The replicated
+    ones are rescheduled once the node is marked down.
+    """
+    if not lost:
+        return list(tasks)
+    return [t for t in tasks if t.node_id not in lost]
 
 
 def extra_tasks(service: EngineService, tasks: Sequence[EngineTask]) -> list[EngineTask]:

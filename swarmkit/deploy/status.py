@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +11,15 @@ import docker
 
 from swarmkit.deploy.engine import stack_services
 from swarmkit.deploy.models import EngineNode, EngineService, EngineTask
-from swarmkit.deploy.state import STEADY_STATES, task_is_healthy
+from swarmkit.deploy.state import STEADY_STATES, on_live_nodes, task_is_healthy
 
 __all__ = [
+    "LOST_NODE_STATES",
     "ServiceStatus",
     "format_nodes",
     "format_status",
+    "list_nodes",
+    "lost_nodes",
     "node_hostnames",
     "node_names",
     "running_tasks",
@@ -24,6 +27,9 @@ __all__ = [
     "stack_status",
     "status_of",
 ]
+
+#: A node's ``Status.State`` when the managers cannot reach it.
+LOST_NODE_STATES = frozenset({"down", "unknown", "disconnected"})
 
 
 @dataclass(frozen=True)
@@ -71,21 +77,31 @@ class ServiceStatus:
 def stack_status(client: docker.DockerClient, stack: str) -> list[ServiceStatus]:
     """The status of every service of ``stack``, sorted by name."""
     services = stack_services(client, stack)
-    names = node_names(client)
-    return [service_status(client, service, nodes=names) for service in services]
+    listed = list_nodes(client)
+    names, lost = node_hostnames(listed), lost_nodes(listed)
+    return [service_status(client, service, nodes=names, lost=lost) for service in services]
 
 
 def service_status(
-    client: docker.DockerClient, service: Any, *, nodes: Mapping[str, str] | None = None
+    client: docker.DockerClient,
+    service: Any,
+    *,
+    nodes: Mapping[str, str] | None = None,
+    lost: Collection[str] = (),
 ) -> ServiceStatus:
     """The status of one docker SDK ``Service``.
 
-    ``nodes`` maps node ids to hostnames (:func:`node_names`); without it
-    the swarm's nodes are listed for this one call.
+    ``nodes`` maps node ids to hostnames (:func:`node_names`) and ``lost``
+    holds the ids of nodes that are down (:func:`lost_nodes`); without
+    ``nodes`` the swarm's nodes are listed for this one call.
     """
     service.reload()
-    names = node_names(client) if nodes is None else nodes
-    return status_of(client, EngineService.parse(service.attrs), running_tasks(service), names)
+    if nodes is None:
+        listed = list_nodes(client)
+        nodes, lost = node_hostnames(listed), lost_nodes(listed)
+    return status_of(
+        client, EngineService.parse(service.attrs), running_tasks(service), nodes, lost=lost
+    )
 
 
 def running_tasks(service: Any) -> list[EngineTask]:
@@ -98,11 +114,27 @@ def node_names(client: docker.DockerClient) -> dict[str, str]:
 
     Empty when the engine refuses the list; the rows then name nodes by id.
     """
+    return node_hostnames(list_nodes(client))
+
+
+def list_nodes(client: docker.DockerClient) -> list[dict[str, Any]]:
+    """The engine's ``/nodes`` JSON: one request; empty when the engine refuses it."""
     try:
-        nodes = client.api.nodes()
+        nodes: list[dict[str, Any]] = client.api.nodes()
     except docker.errors.APIError:
-        return {}
-    return node_hostnames(nodes)
+        return []
+    return nodes
+
+
+def lost_nodes(nodes: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The ids of nodes the managers cannot reach (state ``down``, ``unknown``, ``disconnected``).
+
+    Swarm goes on listing a dead node's tasks as running (it cannot hear
+    otherwise), and a global service keeps its task there until the node
+    returns: neither counts, see :func:`~swarmkit.deploy.state.on_live_nodes`.
+    """
+    parsed = [EngineNode.parse(node) for node in nodes]
+    return frozenset(node.id for node in parsed if node.id and node.state in LOST_NODE_STATES)
 
 
 def node_hostnames(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -116,12 +148,16 @@ def status_of(
     service: EngineService,
     tasks: list[EngineTask],
     nodes: Mapping[str, str] | None = None,
+    *,
+    lost: Collection[str] = (),
 ) -> ServiceStatus:
     """The row of ``service``, whose desired-running tasks are ``tasks``.
 
     ``nodes`` maps node ids to hostnames; a node it lacks is named by the
-    first 12 characters of its id.
+    first 12 characters of its id. Tasks on the ``lost`` nodes do not count
+    (:func:`~swarmkit.deploy.state.on_live_nodes`).
     """
+    tasks = on_live_nodes(tasks, lost)
     running = [t for t in tasks if t.is_running]
     desired = service.replicas if service.replicas is not None else (len(tasks) or None)
     names = nodes or {}

@@ -16,8 +16,14 @@ import docker
 
 from swarmkit.deploy.engine import stack_services
 from swarmkit.deploy.models import Before, EngineService, EngineTask
-from swarmkit.deploy.state import extra_tasks, outcome, pull_failures, settled
-from swarmkit.deploy.status import ServiceStatus, node_names, status_of
+from swarmkit.deploy.state import extra_tasks, on_live_nodes, outcome, pull_failures, settled
+from swarmkit.deploy.status import (
+    ServiceStatus,
+    list_nodes,
+    lost_nodes,
+    node_hostnames,
+    status_of,
+)
 from swarmkit.exceptions import DeployFailedError, StackNotFoundError
 
 __all__ = ["Before", "failure_report", "registry_of", "snapshot", "wait_for_stack"]
@@ -53,7 +59,8 @@ def wait_for_stack(
     one fails.
     """
     deadline = time.monotonic() + timeout
-    names = node_names(client)
+    listed = list_nodes(client)
+    names, lost = node_hostnames(listed), lost_nodes(listed)
     asked: set[str] = set()  # node ids the list lacked: asked again only once each
     while True:
         # All tasks, history included, in one request per service: the
@@ -63,15 +70,17 @@ def wait_for_stack(
             for s in stack_services(client, stack)
         ]
         unknown = {t.node_id for _, _, h in polled for t in h if t.is_running} - set(names)
-        if unknown - asked:
+        if unknown - asked or lost:
+            # A node joined since; or one is down, and may come back.
             asked |= unknown
-            names = node_names(client)  # a node joined since
+            listed = list_nodes(client)
+            names, lost = node_hostnames(listed), lost_nodes(listed)
         rows: list[ServiceStatus] = []
         failed: list[tuple[Any, str]] = []
         unpullable: list[tuple[Any, str]] = []
         late: list[tuple[Any, ServiceStatus, str]] = []
         for sdk_service, service, history in polled:
-            tasks = [t for t in history if t.desired_state == "running"]
+            tasks = on_live_nodes([t for t in history if t.desired_state == "running"], lost)
             row = status_of(client, service, tasks, names)
             rows.append(row)
             verdict = outcome(service, before.get(row.name), rolling_back=rolling_back)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import nodes, registry
+from tests.cluster.dns import NoSuchName
 from tests.cluster.harness import (
     BASE_IMAGES,
     CLUSTER_OVERLAY,
@@ -73,8 +74,10 @@ def cluster(images: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         if reason:
             _unavailable(reason)
     teardown(built=False)
+    resolver = None
     try:
         nodes.create()
+        resolver = NoSuchName()  # on the bridge's address: after create()
         nodes.form_swarm()
         found = registry.start()
         logged_in = tmp_path_factory.mktemp("docker-config")
@@ -91,7 +94,11 @@ def cluster(images: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             }  # fmt: skip
             yield Cluster(images, found, logged_in, sshds, pushed)
     finally:
-        teardown(built=True)
+        # SWARMKIT_CLUSTER_KEEP=1 leaves the cluster up to look at (the next run removes it).
+        if resolver is not None:
+            resolver.stop()
+        if not os.environ.get("SWARMKIT_CLUSTER_KEEP"):
+            teardown(built=True)
 
 
 def teardown(*, built: bool) -> None:
@@ -99,16 +106,23 @@ def teardown(*, built: bool) -> None:
 
     ``built``: the app images too (at the start they are this run's, just built).
     """
+    os.environ.pop("DOCKER_HOST", None)  # a node's, set by Cluster.use: the machine's engine now
     nodes.remove_all()
     registry.stop()
-    for image in (*BASE_IMAGES, *(f"{harness.IMAGE}:{t}" for t in ("v1", "v2"))):
-        nodes.run(DOCKER, "rmi", f"{registry.ADDRESS}/{_path(image)}", check=False)
+    for image in registry_tags():
+        nodes.run(DOCKER, "rmi", image, check=False)
     if not built:
         return
     harness_images = nodes.run(DOCKER, "images", "-q", "--filter", f"label={harness.LABEL}",
                                check=False).stdout.split()  # fmt: skip
     if harness_images:
         nodes.run(DOCKER, "rmi", "-f", *sorted(set(harness_images)), check=False)
+
+
+def registry_tags() -> list[str]:
+    """The images of the machine's engine tagged for the suite's registry."""
+    out = nodes.run(DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout
+    return [image for image in out.split() if image.startswith(f"{registry.ADDRESS}/")]
 
 
 def _path(image: str) -> str:
@@ -120,9 +134,8 @@ def _push_all(found: registry.Registry, docker_config: Path) -> dict[str, str]:
     """Tag and push every image; returns image -> the digest the registry gave it."""
     digests: dict[str, str] = {}
     for image in (*BASE_IMAGES, app_image("v1"), app_image("v2")):
-        source = image.replace(f"{found.address}/", "") if image.startswith(found.address) else image
-        target = f"{found.address}/{_path(source)}"
-        nodes.run(DOCKER, "tag", source, target)
+        target = f"{found.address}/{_path(image)}"
+        nodes.run(DOCKER, "tag", image, target)
         nodes.run(DOCKER, "--config", str(docker_config), "push", target, timeout=600)
         inspect = nodes.run(DOCKER, "image", "inspect", target, "--format",
                             "{{json .RepoDigests}}").stdout  # fmt: skip

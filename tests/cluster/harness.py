@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tests.cluster import nodes, registry
 from tests.cluster.nodes import Node
-from tests.deploy.sshd import Sshd
+from tests.deploy.sshd import SSHD, Sshd
+from tests.deploy.sshd import wait_for as wait_for_sshd
 from tests.e2e import harness
 
 BASE_IMAGES = ("nginx:1.22-bookworm", "postgres:15-bookworm", "python:3.12-slim-bookworm")
@@ -84,6 +85,19 @@ class Cluster:
         """Talk to ``node`` from now on (``tests/e2e/harness.py``'s ``docker`` reads DOCKER_HOST)."""
         self.manager = node
         os.environ["DOCKER_HOST"] = node.docker_host
+
+    def revive(self, node: Node) -> None:
+        """Start a killed node again, as a machine boots: its engine, then its sshd."""
+        node.start()
+        if node.name in self.sshds:
+            server = self.sshds[node.name]
+            with open(server.log, "ab") as log:
+                # Ended with the node's other processes (nodes.remove_all).
+                subprocess.Popen(
+                    [*node.in_netns(), SSHD, "-D", "-e", "-f", str(server.root / "sshd_config")],
+                    stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                )  # fmt: skip
+            wait_for_sshd(server.address, server.port)
 
     def ssh_env(self, node: Node, *, logged_in: bool = True) -> dict[str, str]:
         """A client outside the cluster: ``DOCKER_HOST=ssh://root@<node>``, its keys, a login."""
@@ -153,17 +167,24 @@ def app_containers(via: Node) -> dict[str, str]:
 
 
 def probe(node: Node, container: str, path: str) -> int:
-    """The HTTP status of ``path`` asked from inside an app container (alive and ready are
-    not served by the proxy)."""
+    """The HTTP status of ``path`` asked from inside an app container (the proxy does not
+    serve alive and ready); -1 if no answer came.
+
+    Generous timeouts: the machine is loaded, and the answer is what counts here.
+    """
     script = (
         "import urllib.request, urllib.error\n"
         "try:\n"
-        f"    print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=5).status)\n"
+        f"    print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=30).status)\n"
         "except urllib.error.HTTPError as exc:\n"
         "    print(exc.code)\n"
     )
-    done = node.docker("exec", container, "python", "-c", script, check=False, timeout=30)
-    return int(done.stdout.strip()) if done.stdout.strip().isdigit() else -1
+    done = node.docker("exec", container, "python", "-c", script, check=False, timeout=60)
+    answer = done.stdout.strip()
+    if not answer.isdigit():
+        sys.stderr.write(f"probe {path} on {node.name}: {done.returncode} {done.stderr[-300:]}\n")
+        return -1
+    return int(answer)
 
 
 def psql(sql: str, node: Node) -> str:

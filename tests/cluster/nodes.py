@@ -141,6 +141,10 @@ class Node:
                     "dockerd", "--data-root", str(data / "docker"),
                     "--exec-root", str(self.run_dir / "exec"), "--pidfile", str(self.pidfile),
                     "-H", self.docker_host, "--bridge", "none", "--storage-driver", "overlay2",
+                    # The containers' DNS server for names outside the swarm: the
+                    # suite's NXDOMAIN responder (tests/cluster/dns.py), as fast
+                    # as a real resolver; no namespace reaches the machine's.
+                    "--dns", HOST_IP,
                     # Its own containerd namespaces: the nodes share one filesystem.
                     "--containerd-namespace", f"skc-{self.name}",
                     "--containerd-plugins-namespace", f"skc-{self.name}-plugins",
@@ -253,6 +257,27 @@ def remove_all() -> None:
         pass
     shutil.rmtree(RUN, ignore_errors=True)
     shutil.rmtree(DATA, ignore_errors=True)
+
+
+def leftovers() -> dict[str, list[str]]:
+    """What :func:`remove_all` and the registry's ``stop`` remove, by kind, if any is left."""
+    from tests.cluster import registry
+
+    netns = run("ip", "netns", "list", check=False).stdout.split()
+    ours = {BRIDGE, *(f"{node.netns}h" for node in NODES.values())}
+    links = [line.split(":")[1].strip().split("@")[0]
+             for line in run("ip", "-o", "link", "show", check=False).stdout.splitlines()]  # fmt: skip
+    rules = run("iptables", "-S", "DOCKER-USER", check=False).stdout.splitlines()
+    with open("/proc/self/mounts") as table:
+        mounts = [line.split()[1] for line in table]
+    return {
+        "namespaces": [n for n in netns if n.startswith(PREFIX)],
+        "links": [link for link in links if link in ours],
+        "iptables": [r for r in rules if f"-i {BRIDGE}" in r],
+        "mounts": [m for m in mounts if m.startswith((str(RUN), str(DATA)))],
+        "directories": [str(d) for d in (RUN, DATA, registry.CERTS_D) if d.exists()],
+        "processes": [str(p) for node in NODES.values() for p in node.processes()],
+    }
 
 
 def kill_processes(pids: Iterable[int]) -> None:

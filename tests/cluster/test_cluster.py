@@ -31,9 +31,9 @@ from tests.cluster.harness import (
     probe,
     psql,
 )
-from tests.cluster.nodes import NODES
+from tests.cluster.nodes import NODES, wait_until
 from tests.e2e import harness
-from tests.e2e.harness import STACK, Load, request, shown, tls_context, wait_until
+from tests.e2e.harness import STACK, Load, request, shown, tls_context
 from tests.e2e.test_stack import nanoseconds
 
 RATE = 20
@@ -91,8 +91,11 @@ def test_deploy_without_a_registry_login_fails_clearly(cluster: Cluster, secrets
 
 def test_first_deploy_spreads_over_the_nodes(cluster: Cluster, tls: Any) -> None:
     m1 = NODES["m1"]
+    logins = cluster.sshds["m1"].logins()
     done, seconds = cluster.deploy("v1", m1)
     assert done.returncode == 0, shown(done)
+    # One SSH login for the whole deploy: every poll and `docker stack deploy` share it.
+    assert cluster.sshds["m1"].logins() == logins + 1
     figure("first deploy (v1), 3 managers + 1 worker: `swarmkit deploy` to converged",
            f"{seconds:.1f} s")  # fmt: skip
     # The images the nodes run are the registry's, pinned by digest.
@@ -265,6 +268,7 @@ def test_leader_loss_keeps_serving_and_deploying(cluster: Cluster, tls: Any) -> 
     survivor = NODES["m2"] if old.name != "m2" else NODES["m1"]
     cluster.use(survivor)
     slots_before = cron_slots(NODES[DB_NODE])
+    scheduler_before = placement("scheduler", survivor)
     # The client has moved to a surviving node's proxy; then the leader dies.
     with Load(HTTPS, tls, rate=RATE, address=survivor.ip) as load:
         time.sleep(2)
@@ -294,9 +298,14 @@ def test_leader_loss_keeps_serving_and_deploying(cluster: Cluster, tls: Any) -> 
     slots = cron_slots(NODES[DB_NODE])
     assert set(slots_before) <= set(slots)
     assert all(count == 1 for count in slots.values()), {t: c for t, c in slots.items() if c > 1}
+    # The scheduler runs, off the dead node (rescheduled, if it lived there).
+    scheduler = placement("scheduler", survivor)
+    assert len(scheduler) == 1 and old.name not in scheduler, scheduler
+    figure("leader killed: the scheduler's node before / after",
+           f"{','.join(scheduler_before)} / {scheduler[0]}")  # fmt: skip
 
     # The engine comes back and rejoins as a manager; its proxy returns.
-    old.start()
+    cluster.revive(old)
     wait_until(lambda: manager_status(survivor, old) == "reachable", 120,
                f"{old.name} to rejoin as a manager")  # fmt: skip
     wait_until(lambda: old.name in placement("proxy", survivor), 120, "its proxy to return")
@@ -316,7 +325,7 @@ def test_database_node_loss_turns_ready_off_until_it_returns(cluster: Cluster, t
     db = NODES[DB_NODE]
     via = cluster.manager
     apps = app_containers(via)
-    assert DB_NODE not in apps, apps  # max one per node and the db node has the db: by chance
+    assert DB_NODE not in apps, apps  # the cluster overlay keeps the app off it
     history = all_tasks("app", via)
     rows = int(psql("SELECT count(*) FROM visits_visit", db))
     db.kill()
@@ -333,7 +342,7 @@ def test_database_node_loss_turns_ready_off_until_it_returns(cluster: Cluster, t
     assert all_tasks("app", via) == history, "the app restarted while the database was away"
     assert app_containers(via) == apps
 
-    db.start()
+    cluster.revive(db)
     back = time.monotonic()
     for name, container in apps.items():
         wait_until(lambda n=name, c=container: probe(NODES[n], c, "/api/ready/") == 200, 180,
@@ -342,3 +351,68 @@ def test_database_node_loss_turns_ready_off_until_it_returns(cluster: Cluster, t
     assert app_containers(via) == apps, "the app recovered without a restart"
     assert int(psql("SELECT count(*) FROM visits_visit", db)) >= rows
     wait_until(lambda: converged(cluster, via), 180, "the stack to converge again")
+
+
+def backup_container(node: nodes.Node) -> str:
+    (found,) = node.docker("ps", "-q", "--filter", "status=running", "--filter",
+                           f"label=com.docker.swarm.service.name={STACK}_backup").stdout.split()  # fmt: skip
+    return found
+
+
+def in_backup(node: nodes.Node, script: str) -> str:
+    """A command of docs/multi-node.md's restore, in the backup container on ``node``."""
+    done = node.docker("exec", backup_container(node), "sh", "-c",
+                       f"PGPASSWORD=$(cat /run/secrets/database_password) {script}", check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_restore_onto_another_node_as_the_docs_say(
+    cluster: Cluster, tls: Any, tmp_path: Any
+) -> None:
+    old, new = NODES[DB_NODE], NODES["m2"]
+    via = cluster.manager if cluster.manager is not old else NODES["m1"]
+    cluster.use(via)
+    # The dumps copied off the database node beforehand, as the docs ask.
+    known = set(in_backup(old, "ls /backups").split())
+    wait_until(lambda: set(in_backup(old, "ls /backups").split()) - known, 60, "a new dump")
+    dump = sorted(set(in_backup(old, "ls /backups").split()) - known)[-1]
+    rows = int(psql("SELECT count(*) FROM visits_visit", old))  # the dump has at least these
+    old.docker("cp", f"{backup_container(old)}:/backups/{dump}", str(tmp_path / dump))
+    old.kill()  # gone for good
+
+    # 1. Stop the app and the scheduler. 2. Move the label.
+    via.docker("service", "scale", "--detach", f"{STACK}_app=0", f"{STACK}_scheduler=0")
+    via.docker("node", "update", "--label-rm", f"{harness.SLUG}.db", old.name)
+    via.docker("node", "update", "--label-add", f"{harness.SLUG}.db=true", new.name)
+    # 3. Swarm starts the db on the new node, with new volumes.
+    wait_until(lambda: placement("db", via) == [new.name], 180, "the db to start on m2")
+    wait_until(lambda: psql("SELECT 1", new) == "1", 120, "PostgreSQL on m2 to answer")
+    wait_until(lambda: placement("backup", via) == [new.name], 120, "the backup on m2")
+    # 4. Restore the dump through the backup container on the new node.
+    container = backup_container(new)
+    new.docker("cp", str(tmp_path / dump), f"{container}:/backups/")
+    in_backup(new, 'psql -v ON_ERROR_STOP=1 -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"')
+    in_backup(new, "pg_restore --no-owner --exit-on-error --single-transaction "
+                   f'-d "$PGDATABASE" /backups/{dump}')  # fmt: skip
+    restored = int(psql("SELECT count(*) FROM visits_visit", new))
+    assert restored >= rows
+    # 5. Deploy the release that runs: the app and the scheduler return.
+    done, _ = cluster.deploy("v2", via)
+    assert done.returncode == 0, shown(done)
+    assert version_at(via, tls) == "e2e-v2"
+    assert int(psql("SELECT count(*) FROM visits_visit", new)) > restored
+
+    # The old node comes back; its database stays stopped (the label moved).
+    cluster.revive(old)
+    wait_until(lambda: manager_status(via, old) == "reachable", 120, "m3 to rejoin")
+    wait_until(lambda: converged(cluster, via), 180, "the stack to converge with m3")
+    assert placement("db", via) == [new.name]
+
+
+def test_teardown_leaves_nothing_on_the_machine(cluster: Cluster) -> None:
+    from tests.cluster.conftest import registry_tags, teardown
+
+    teardown(built=True)
+    left = {**nodes.leftovers(), "registry tags": registry_tags()}
+    assert left == {k: [] for k in left}, left

@@ -103,7 +103,7 @@ def private_sshd(
         [*prefix, SSHD, "-D", "-e", "-f", str(root / "sshd_config")], stdout=log, stderr=log
     )
     try:
-        _wait_for(address, port)
+        wait_for(address, port)
         yield Sshd(root, port, log_path, address)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -111,7 +111,7 @@ def private_sshd(
         log.close()
 
 
-def _wait_for(address: str, port: int, timeout: float = 20.0) -> None:
+def wait_for(address: str, port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((address, port), 0.2):

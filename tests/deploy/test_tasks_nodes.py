@@ -18,11 +18,12 @@ import docker
 import pytest
 
 from swarmkit.deploy.models import EngineNode, EngineService, EngineTask
-from swarmkit.deploy.state import is_pull_error, pull_failures, task_is_healthy
+from swarmkit.deploy.state import is_pull_error, on_live_nodes, pull_failures, task_is_healthy
 from swarmkit.deploy.status import (
     ServiceStatus,
     format_nodes,
     format_status,
+    lost_nodes,
     node_hostnames,
     stack_status,
     status_of,
@@ -419,3 +420,42 @@ def test_wait_asks_for_the_nodes_again_only_for_a_node_it_does_not_know() -> Non
     assert client.services.lists > 3
     # Once at the start, once more for the task's node the list lacked.
     assert client.api.node_lists == 2
+
+
+# --- nodes the managers cannot reach --------------------------------------------
+
+
+def test_lost_nodes_are_those_not_ready() -> None:
+    nodes = [
+        {"ID": "n-ready", "Status": {"State": "ready"}},
+        {"ID": "n-down", "Status": {"State": "down"}},
+        {"ID": "n-unknown", "Status": {"State": "unknown"}},
+        {"ID": "n-gone", "Status": {"State": "disconnected"}},
+        {"Status": {"State": "down"}},  # no id: nothing to match a task with
+    ]
+    assert lost_nodes(nodes) == {"n-down", "n-unknown", "n-gone"}
+    assert lost_nodes([]) == frozenset()
+
+
+def test_tasks_on_a_lost_node_count_neither_running_nor_desired() -> None:
+    # A global service, one task per node; the manager still lists the dead
+    # node's task as running, with the last state it heard.
+    data = _load("health")
+    attrs = json.loads(json.dumps(data["service"]))
+    attrs["Spec"]["Mode"] = {"Global": {}}
+    service = EngineService.parse(attrs)
+    task, _ = health("running")
+    tasks = []
+    for name in ("a", "b", "dead"):
+        copy = running_copy(task, name)
+        tasks.append(EngineTask.parse({**copy.raw, "NodeID": f"node-{name}"}))
+    client = FakeClient([], [])
+    assert on_live_nodes(tasks, {"node-dead"}) == tasks[:2]
+    assert on_live_nodes(tasks, ()) == tasks
+    row = status_of(client, service, tasks, {}, lost={"node-dead"})  # type: ignore[arg-type]
+    assert (row.running, row.desired, row.healthy) == (2, 2, 2)
+    assert row.converged
+    # Replicated: the dead node's task is one short of the replicas until rescheduled.
+    attrs["Spec"]["Mode"] = {"Replicated": {"Replicas": 3}}
+    row = status_of(client, EngineService.parse(attrs), tasks, {}, lost={"node-dead"})  # type: ignore[arg-type]
+    assert (row.running, row.desired) == (2, 3) and not row.converged

@@ -90,8 +90,16 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(env("DJANGO_CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if "postgresql" in DATABASES["default"]["ENGINE"]:
-        # A database host that is gone must fail a probe in seconds, not hang it.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+        # A database host that is gone must fail a probe in seconds, not hang it:
+        # a new connection within connect_timeout; a kept one (CONN_MAX_AGE) to a
+        # host that died without closing it (power, network) within
+        # tcp_user_timeout (ms of unacknowledged data), where TCP alone would
+        # block the worker for minutes and starve the alive probe with it.
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", 2)
+        options.setdefault("tcp_user_timeout", 5000)
+        options.setdefault("keepalives", 1)
+        options.setdefault("keepalives_idle", 30)
     ALLOWED_HOSTS = env_list(
         "DJANGO_ALLOWED_HOSTS",
         "localhost,127.0.0.1,[::1]" if DEBUG else "{{ cookiecutter.domain_name }}",
