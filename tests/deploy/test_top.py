@@ -12,7 +12,7 @@ removed before and after) has ``burn``, a shell loop limited to 0.5 CPUs, and
 - Memory of ``mem``: 64 MiB +- 16 MiB (the interpreter adds about 3 MiB).
 - ``mem``'s CPU is under 5%: it sleeps.
 
-Under ``CI=true`` a missing engine fails. Takes about 30 s.
+Under ``CI=true`` a missing engine (or sshd) fails. Takes about 35 s.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -252,3 +253,42 @@ def test_bad_input_exits_2(stack: str) -> None:
         "swarmkit: error: --node-host: no node named 'nosuchnode' in this swarm"
         " (docker node ls lists them)\n"
     )
+
+
+@pytest.fixture(scope="module")
+def sshd(swarm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.deploy.sshd import missing, private_sshd
+
+    reason = missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with private_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+def test_over_ssh_a_node_host_is_one_more_login_and_nothing_stays(
+    swarm: Any, stack: str, sshd: Any
+) -> None:
+    # DOCKER_HOST over ssh, and the (same) node named with an ssh:// --node-host:
+    # two logins, each a tunnel that ends with the command.
+    hostname = swarm.info()["Name"]
+    env = {**os.environ, **sshd.client_env("top"), "TMPDIR": tempfile.mkdtemp(prefix="sk-top-")}
+    command = ["top", stack, "--format", "json", "--node-host", f"{hostname}={sshd.docker_host}"]
+    before = sshd.logins()
+    out = subprocess.run(
+        [sys.executable, "-m", "swarmkit", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = {row["name"]: row for row in json.loads(out.stdout)}
+    assert rows[f"{stack}_mem"]["tasks_measured"] == 1
+    assert sshd.logins() - before == 2
+    # Each tunnel removed its private directory: TMPDIR is empty again.
+    assert os.listdir(env["TMPDIR"]) == []
+    os.rmdir(env["TMPDIR"])
