@@ -292,3 +292,30 @@ def test_over_ssh_a_node_host_is_one_more_login_and_nothing_stays(
     # Each tunnel removed its private directory: TMPDIR is empty again.
     assert os.listdir(env["TMPDIR"]) == []
     os.rmdir(env["TMPDIR"])
+
+
+def test_watch_on_a_terminal_redraws_in_place(stack: str) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "swarmkit", "top", stack, "--watch", "-n", "1s"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 40
+    with selectors.DefaultSelector() as selector:
+        selector.register(leader, selectors.EVENT_READ)
+        while seen.count(b"\x1b[H\x1b[2J") < 2 and time.monotonic() < deadline:
+            if selector.select(timeout=1):
+                seen += os.read(leader, 65536)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    os.close(leader)
+    # Each frame starts with cursor-home and clear-screen, then the table.
+    frames = seen.split(b"\x1b[H\x1b[2J")[1:]
+    assert len(frames) >= 2, seen
+    assert frames[0].startswith(b"SERVICE / TASK"), frames[0]
+    assert process.returncode == 0, err
