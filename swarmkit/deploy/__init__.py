@@ -32,7 +32,12 @@ from swarmkit.deploy.models import (
     EngineTask,
     UpdateStatus,
 )
-from swarmkit.deploy.rollback import rollback_companions, rollback_stack
+from swarmkit.deploy.rollback import (
+    RolledBack,
+    finish_rollback,
+    rollback_companions,
+    rollback_stack,
+)
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
 from swarmkit.session import engine_session
@@ -45,6 +50,7 @@ __all__ = [
     "EngineTask",
     "LogLine",
     "Removed",
+    "RolledBack",
     "ServiceStatus",
     "UpdateStatus",
     "cli_docker_host",
@@ -52,6 +58,7 @@ __all__ = [
     "deploy_stack",
     "engine_session",
     "failure_report",
+    "finish_rollback",
     "follow_logs",
     "format_line",
     "format_status",
