@@ -190,3 +190,50 @@ def test_the_cli_exits_3_when_the_rollback_did_not_bring_the_release_back(
     argv = ["deploy", "-c", "stack.yml", "--name", "s", "--rollback-timeout", "90s"]
     assert main(argv) == code
     assert capsys.readouterr().err == f"r\nswarmkit: error: {error}\n"
+
+
+def test_a_rollback_still_under_way_at_its_timeout_fails_with_exit_3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rollback_module, "_request_rollbacks", lambda c, names, d: None)
+    client: Any = FakeClient("rollback_started")
+    with pytest.raises(RollbackFailedError) as raised:
+        finish_rollback(client, STACK, before(), timeout=0, poll=0)
+    assert str(raised.value).startswith(
+        f"the rollback did not finish within 0s: {STACK}_app 0/2 running (rollback_started)"
+    )
+    assert raised.value.failures[0].startswith(f"{STACK}_app: timed out")
+
+
+def test_companions_the_docker_cli_cannot_roll_back_leave_a_mix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from swarmkit.exceptions import DockerCLIError
+
+    def refuse(client: Any, names: list[str], docker_cli: str | None) -> None:
+        raise DockerCLIError(["docker", "service", "rollback", names[0]], 1, "no such service")
+
+    monkeypatch.setattr(rollback_module, "_request_rollbacks", refuse)
+    client: Any = FakeClient("rollback_paused")
+    with pytest.raises(RollbackFailedError, match="rolling back the rest of the release failed"):
+        finish_rollback(client, STACK, before(), timeout=5, poll=0)
+
+
+def test_swarmkit_rollback_that_does_not_finish_is_a_rollback_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from swarmkit.deploy.rollback import rollback_stack
+
+    asked: list[list[str]] = []
+    monkeypatch.setattr(
+        rollback_module, "_request_rollbacks", lambda c, names, d: asked.append(names)
+    )
+    client: Any = FakeClient("rollback_paused")
+    with pytest.raises(RollbackFailedError) as raised:
+        rollback_stack(client, STACK, timeout=0, poll=0)
+    # The app's last change is Swarm's rollback: only the worker is asked.
+    assert asked == [[f"{STACK}_worker"]]
+    # The app's rollback_paused is older than this rollback's snapshot, but
+    # its v1 tasks that cannot pull their image end the wait at once.
+    assert f"{STACK}_app cannot pull its image {V1} on " in str(raised.value)
+    assert f"{STACK}_app: cannot pull its image {V1}" in raised.value.failures[0]
