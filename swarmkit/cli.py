@@ -2,7 +2,8 @@
 
 Each command parses its arguments, calls one library function and maps the
 result to an exit code: 0 ok, 1 failed (lint errors, a deploy that did not
-converge), 2 bad input or environment. Errors are one line on stderr. The
+converge), 2 bad input or environment, 3 a rollback that did not bring the
+previous release back (the stack runs a mix). Errors are one line on stderr. The
 deploy commands run in a :func:`~swarmkit.session.engine_session`, which
 owns the engine connection; they load the docker SDK inside it, while ssh
 logs in.
@@ -25,6 +26,9 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: A rollback (Swarm's after a failed deploy, or swarmkit rollback's) paused,
+#: cannot pull the previous image or timed out: neither release runs in full.
+EXIT_MIXED = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,6 +106,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             resolve_image=args.resolve_image,
             wait=not args.no_wait,
             timeout=args.timeout,
+            rollback_timeout=args.rollback_timeout,
             progress=progress,
         )
     if not args.quiet:
@@ -195,6 +200,13 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     deploy.add_argument("--name", required=True, metavar="STACK", help="the stack's name")
     deploy.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
+    )
+    deploy.add_argument(
+        "--rollback-timeout",
+        type=_duration,
+        default=600.0,
+        metavar="DURATION",
+        help="after a failed update, how long to wait for Swarm's rollback; default 10m",
     )
     deploy.add_argument("--no-wait", action="store_true", help="return once deployed")
     deploy.add_argument("--prune", action="store_true", help="remove services not in the files")
@@ -379,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from swarmkit.exceptions import DeployFailedError, SwarmkitError
+    from swarmkit.exceptions import DeployFailedError, RollbackFailedError, SwarmkitError
 
     try:
         code: int = args.run(args)
@@ -387,7 +399,7 @@ def _run(args: argparse.Namespace) -> int:
         for failure in exc.failures:
             sys.stderr.write(failure.rstrip("\n") + "\n")
         sys.stderr.write(f"swarmkit: error: {exc}\n")
-        return EXIT_FAILED
+        return EXIT_MIXED if isinstance(exc, RollbackFailedError) else EXIT_FAILED
     except SwarmkitError as exc:  # MissingExtraError too: a missing extra is the environment
         sys.stderr.write(f"swarmkit: error: {exc}\n")
         return EXIT_BAD_INPUT

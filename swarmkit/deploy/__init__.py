@@ -32,7 +32,12 @@ from swarmkit.deploy.models import (
     EngineTask,
     UpdateStatus,
 )
-from swarmkit.deploy.rollback import rollback_companions, rollback_stack
+from swarmkit.deploy.rollback import (
+    RolledBack,
+    finish_rollback,
+    rollback_companions,
+    rollback_stack,
+)
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.top import NodeEngines, node_engines, stack_top, watch_top
 from swarmkit.deploy.usage import (
@@ -57,6 +62,7 @@ __all__ = [
     "NodeEngines",
     "Removed",
     "Resources",
+    "RolledBack",
     "ServiceStatus",
     "ServiceUsage",
     "TaskUsage",
@@ -67,6 +73,7 @@ __all__ = [
     "deploy_stack",
     "engine_session",
     "failure_report",
+    "finish_rollback",
     "follow_logs",
     "format_line",
     "format_status",
