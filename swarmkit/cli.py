@@ -305,7 +305,8 @@ def _cmd_secret_rotate(args: argparse.Namespace) -> int:
 
         done = rotate_secret(
             client, args.files, args.name, args.secret, lambda key: _secret_value(args, key),
-            env_file=args.env_file, keep_old=args.keep_old, timeout=args.timeout, progress=say,
+            env_file=args.env_file, keep_old=args.keep_old, previous=args.previous,
+            timeout=args.timeout, progress=say,
         )  # fmt: skip
     for name in done.kept:
         say(f"kept secret {name}" + ("" if args.keep_old else " (a service still uses it)"))
@@ -350,6 +351,11 @@ def _add_secret_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
                         help="holds the version variable; rewritten atomically")  # fmt: skip
     rotate.add_argument("--name", required=True, metavar="STACK", help="the stack's name")
     rotate.add_argument("--keep-old", action="store_true", help="do not remove version N")
+    rotate.add_argument(
+        "--previous", metavar="VARIABLE",
+        help="also set VARIABLE to N: a secret named with it keeps the old value mounted "
+        "(SECRET_KEY_FALLBACKS_VERSION)",
+    )  # fmt: skip
     rotate.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
     )

@@ -59,24 +59,25 @@ def version_variables(files: Sequence[str]) -> dict[str, tuple[str, str, str]]:
     return found
 
 
-def set_env_variable(path: str, name: str, value: str) -> str:
-    """Set ``name=value`` in the env file at ``path``, atomically; returns the old text.
+def set_env_variable(path: str, name: str, value: str, **more: str) -> str:
+    """Set ``name=value`` (and each of ``more``) in the env file at ``path``, atomically.
 
     The last ``name=`` line (the one that wins) is replaced and every other
-    byte kept; without one, the line is appended.
+    byte kept; without one, the line is appended. Returns the old text.
     """
     old = read_bounded(path, MAX_ENV_FILE, what="env file").decode("utf-8")
     lines = old.splitlines(keepends=True)
-    pattern = re.compile(rf"^[ \t]*{re.escape(name)}=")
-    hits = [i for i, line in enumerate(lines) if pattern.match(line)]
-    if hits:
-        line = lines[hits[-1]]
-        ending = line[len(line.rstrip("\r\n")) :]
-        lines[hits[-1]] = f"{name}={value}{ending}"
-    else:
-        if lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        lines.append(f"{name}={value}\n")
+    for variable, text in {name: value, **more}.items():
+        pattern = re.compile(rf"^[ \t]*{re.escape(variable)}=")
+        hits = [i for i, line in enumerate(lines) if pattern.match(line)]
+        if hits:
+            line = lines[hits[-1]]
+            ending = line[len(line.rstrip("\r\n")) :]
+            lines[hits[-1]] = f"{variable}={text}{ending}"
+        else:
+            if lines and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"
+            lines.append(f"{variable}={text}\n")
     write_atomically(path, "".join(lines))
     return old
 
@@ -90,12 +91,18 @@ def rotate_secret(
     *,
     env_file: str,
     keep_old: bool = False,
+    previous: str | None = None,
     timeout: float = 600,
     progress: Callable[[str], None] | None = None,
 ) -> Rotation:
     """Rotate ``name`` (and the secrets sharing its version variable) of ``stack``.
 
-    ``values(key)`` gives each new value. Raises :class:`DeployError` for bad
+    ``values(key)`` gives each new value (all are read before anything is
+    created). ``previous`` names a variable set to the old version in the same
+    write: a secret of the stack named after the same base with that variable
+    (``secret_key_fallbacks``: ``<base>_v${SECRET_KEY_FALLBACKS_VERSION}``)
+    keeps the old value mounted, so version N stays (in use) and the version
+    the variable named before goes once unused. Raises :class:`DeployError` for bad
     input before anything changes, :class:`DeployFailedError` (old version
     still in use, new one kept, env file restored) when the deploy fails.
     """
@@ -105,10 +112,17 @@ def rotate_secret(
         raise DeployError(f"the stack files have no versioned external secret {name!r}",
                           hint="its name must end in _v${VARIABLE}")  # fmt: skip
     _, variable, default = secrets[name]
-    if variable in os.environ:
-        raise DeployError(f"{variable} is set in the environment, which wins over {env_file}",
-                          hint=f"unset {variable} and run the rotation again")  # fmt: skip
-    current = read_env_file(env_file, lambda _: None).get(variable) or default
+    if previous is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", previous):
+        raise DeployError(f"--previous {previous!r} is not a variable name")
+    for name_in_env in (variable, previous):
+        if name_in_env and name_in_env in os.environ:
+            raise DeployError(
+                f"{name_in_env} is set in the environment, which wins over {env_file}",
+                hint=f"unset {name_in_env} and run the rotation again",
+            )
+    variables = read_env_file(env_file, lambda _: None)
+    current = variables.get(variable) or default
+    earlier = variables.get(previous or "", "")
     if not current.isdigit():
         raise DeployError(f"{variable} in {env_file} is not a version number",
                           hint=f"set {variable}=1 (or the version in use)")  # fmt: skip
@@ -118,14 +132,16 @@ def rotate_secret(
     new = max([old, *existing]) + 1
     labels = {v.base: v.labels for v in list_versions(client, set(group.values()))
               if v.version == old}  # fmt: skip
+    new_values = {key: values(key) for key in sorted(group)}
     created = []
     for key, base in sorted(group.items()):
         secret_name = f"{base}_v{new}"
-        create_secret(client, secret_name, values(key), labels=labels.get(base))
+        create_secret(client, secret_name, new_values[key], labels=labels.get(base))
         created.append(secret_name)
         say(f"created secret {secret_name}")
-    before = set_env_variable(env_file, variable, str(new))
-    say(f"{variable}={new} in {env_file}")
+    more = {previous: str(old)} if previous else {}
+    before = set_env_variable(env_file, variable, str(new), **more)
+    say(f"{variable}={new} in {env_file}" + (f", {previous}={old}" if previous else ""))
     try:
         deploy_stack(client, files, stack, env_file=env_file, timeout=timeout)
     except DeployFailedError as exc:
@@ -137,6 +153,8 @@ def rotate_secret(
             hint="fix the cause and run the rotation again",
         ) from exc
     old_names = [f"{base}_v{old}" for base in sorted(set(group.values()))]
+    if earlier.isdigit() and int(earlier) != old:
+        old_names += [f"{base}_v{earlier}" for base in sorted(set(group.values()))]
     removed = [] if keep_old else remove_unused(client, old_names)
     kept = [n for n in old_names if n not in removed]
     for secret_name in removed:

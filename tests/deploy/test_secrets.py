@@ -51,6 +51,17 @@ secrets:
     name: sktest-secret_tls_key_v${TLS_VERSION:-1}
 """
 
+PREVIOUS_FILE = """\
+version: "3.8"
+services:
+  app:
+    secrets: [token_previous]
+secrets:
+  token_previous:
+    external: true
+    name: sktest-secret_token_v${TOKEN_PREVIOUS_VERSION:?set it}
+"""
+
 ENV_FILE = "# versions\nTOKEN_VERSION=1\n\n# the pair\nTLS_VERSION=1\n"
 
 
@@ -190,17 +201,33 @@ def test_create_ls_rotate(stack: Path) -> None:
     assert "TOKEN_VERSION=3" in (stack / "staging.env").read_text()
     assert f"{PREFIX}_token_v1" in _docker("secret", "ls", "--format", "{{.Name}}").split()
 
-    # A deploy that fails (the image does not exist): v3 stays in use, v4 kept.
+    # --previous: the old version stays mounted under another name, so it is kept.
+    (stack / "previous.yml").write_text(PREVIOUS_FILE)
+    done = swarmkit("secret", "rotate", "-c", "stack.yml", "-c", "previous.yml",
+                    "--env-file", "staging.env", "--name", STACK, "--generate", "hex:32",
+                    "--previous", "TOKEN_PREVIOUS_VERSION", "token", cwd=stack)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env = (stack / "staging.env").read_text()
+    assert "TOKEN_VERSION=4\n" in env and env.endswith("TOKEN_PREVIOUS_VERSION=3\n")
+    assert "kept secret sktest-secret_token_v3 (a service still uses it)" in done.stderr
+    rows = {row["name"]: row for row in json.loads(swarmkit("secret", "ls", STACK,
+                                                            "--format", "json").stdout)}  # fmt: skip
+    assert rows[f"{PREFIX}_token_v3"]["used_by"] == [
+        {"service": f"{STACK}_app", "target": "token_previous"}
+    ]
+
+    # A deploy that fails (the image does not exist): v4 stays in use, v5 kept.
     (stack / "stack.yml").write_text(
         STACK_FILE.replace("debian:bookworm-slim", "sktest-secret/none:missing")
     )
-    done = swarmkit("secret", "rotate", "-c", "stack.yml", "--env-file", "staging.env",
-                    "--name", STACK, "--generate", "hex:16", "--timeout", "60s", "token",
+    done = swarmkit("secret", "rotate", "-c", "stack.yml", "-c", "previous.yml",
+                    "--env-file", "staging.env", "--name", STACK, "--generate", "hex:16",
+                    "--previous", "TOKEN_PREVIOUS_VERSION", "--timeout", "60s", "token",
                     cwd=stack)  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert "still uses version 3" in done.stderr and "version 4 is kept" in done.stderr
-    assert "TOKEN_VERSION=3" in (stack / "staging.env").read_text()
-    assert f"{PREFIX}_token_v4" in _docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert "still uses version 4" in done.stderr and "version 5 is kept" in done.stderr
+    assert (stack / "staging.env").read_text() == env
+    assert f"{PREFIX}_token_v5" in _docker("secret", "ls", "--format", "{{.Name}}").split()
 
     secret_values = [*values.values(), (stack / "cert.pem").read_text(),
                      (stack / "key.pem").read_text()]  # fmt: skip
