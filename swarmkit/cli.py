@@ -70,10 +70,11 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     from swarmkit.stack import lint_stack, load_stack
-    from swarmkit.stack.lint import format_json, format_text, has_errors
+    from swarmkit.stack.lint import format_gitlab, format_json, format_text, has_errors
 
     findings = lint_stack(load_stack(*args.files, env_file=args.env_file))
-    sys.stdout.write(format_json(findings) if args.format == "json" else format_text(findings))
+    formats = {"text": format_text, "json": format_json, "gitlab": format_gitlab}
+    sys.stdout.write(formats[args.format](findings))
     return EXIT_FAILED if has_errors(findings) else EXIT_OK
 
 
@@ -475,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check a stack against Swarm practices")
     _add_stack_files(lint)
-    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument("--format", choices=("text", "json", "gitlab"), default="text")
     lint.set_defaults(run=_cmd_lint)
     _add_deploy_commands(commands)
     _add_top_command(commands)
