@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from swarmkit.deploy import ServiceUsage, node_engines, stack_top
+from tests.deploy.conftest import swarm_manager
 
 docker = pytest.importorskip("docker")
 
@@ -94,17 +95,7 @@ def _cleanup(client: Any) -> None:
 
 @pytest.fixture(scope="module")
 def swarm() -> Iterator[Any]:
-    try:
-        client = docker.from_env(timeout=60)
-        state = client.info().get("Swarm", {})
-        ok = state.get("LocalNodeState") == "active" and state.get("ControlAvailable")
-        reason = "the Docker Engine is not a swarm manager"
-    except docker.errors.DockerException as exc:
-        ok, reason = False, f"no Docker Engine: {exc}"
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (../shared/e2e/start-engine.sh starts one)")
-        pytest.skip(reason)
+    client = swarm_manager()
     _cleanup(client)
     yield client
     _cleanup(client)
