@@ -251,3 +251,29 @@ def test_failure_message_holds_no_value(stack: Path) -> None:
     done = swarmkit("secret", "create", STACK, "dup", "--version", "1", stdin=value)
     assert done.returncode == 2 and "exists already" in done.stderr
     assert value not in done.stderr + done.stdout
+
+
+def test_a_failed_rollback_stays_a_rollback_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI exits 3 for RollbackFailedError: the rotation must not turn it
+    # into a plain DeployFailedError (exit 1), which would say the old release runs.
+    from swarmkit.deploy import rotate
+    from swarmkit.exceptions import RollbackFailedError
+
+    def deploy(*args: object, **kwargs: object) -> None:
+        assert kwargs["resolve_image"] == "never"
+        raise RollbackFailedError("app: rollback paused", failures=("app: report",))
+
+    monkeypatch.setattr(rotate, "deploy_stack", deploy)
+    monkeypatch.setattr(rotate, "list_versions", lambda client, bases: [])
+    monkeypatch.setattr(rotate, "create_secret", lambda client, name, value, labels: name)
+    (tmp_path / "stack.yml").write_text(STACK_FILE)
+    (tmp_path / "staging.env").write_text(ENV_FILE)
+    with pytest.raises(RollbackFailedError, match="still uses version 1") as caught:
+        rotate.rotate_secret(
+            None, [str(tmp_path / "stack.yml")], STACK, "token", lambda key: b"x" * 16,  # type: ignore[arg-type]
+            env_file=str(tmp_path / "staging.env"), resolve_image="never",
+        )  # fmt: skip
+    assert caught.value.failures == ("app: report",)
+    assert (tmp_path / "staging.env").read_text() == ENV_FILE
