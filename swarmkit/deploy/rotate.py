@@ -153,8 +153,8 @@ def rotate_secret(
         write_atomically(env_file, before)
         # The same class: a rollback that failed too (a mixed stack) stays exit 3.
         raise type(exc)(
-            f"{exc.message}; the stack still uses version {old} of {', '.join(sorted(group))}, "
-            f"version {new} is kept and {env_file} says {variable}={old} again",
+            f"{exc.message}; {env_file} says {variable}={old} again: the next deploy uses "
+            f"version {old} of {', '.join(sorted(group))}; version {new} is kept",
             failures=exc.failures,
             hint="fix the cause and run the rotation again",
         ) from exc

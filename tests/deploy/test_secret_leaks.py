@@ -204,7 +204,7 @@ def test_failed_deploy_exception_and_logs_hold_no_value(
                      "--file", "value.txt", "token"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 1 and "is kept" in err
-    assert "still uses version" in str(caught.value)
+    assert "the next deploy uses version" in str(caught.value)
     assert (root / "staging.env").read_text() == before
     chain = "".join(traceback.format_exception(caught.value))
     assert "Traceback" in chain and caplog.records, "nothing to look into"

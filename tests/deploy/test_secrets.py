@@ -225,7 +225,8 @@ def test_create_ls_rotate(stack: Path) -> None:
                     "--previous", "TOKEN_PREVIOUS_VERSION", "--timeout", "60s", "token",
                     cwd=stack)  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert "still uses version 4" in done.stderr and "version 5 is kept" in done.stderr
+    assert "says TOKEN_VERSION=4 again: the next deploy uses version 4" in done.stderr
+    assert "version 5 is kept" in done.stderr
     assert (stack / "staging.env").read_text() == env
     assert f"{PREFIX}_token_v5" in _docker("secret", "ls", "--format", "{{.Name}}").split()
 
@@ -270,7 +271,7 @@ def test_a_failed_rollback_stays_a_rollback_failure(
     monkeypatch.setattr(rotate, "create_secret", lambda client, name, value, labels: name)
     (tmp_path / "stack.yml").write_text(STACK_FILE)
     (tmp_path / "staging.env").write_text(ENV_FILE)
-    with pytest.raises(RollbackFailedError, match="still uses version 1") as caught:
+    with pytest.raises(RollbackFailedError, match="the next deploy uses version 1") as caught:
         rotate.rotate_secret(
             None, [str(tmp_path / "stack.yml")], STACK, "token", lambda key: b"x" * 16,  # type: ignore[arg-type]
             env_file=str(tmp_path / "staging.env"), resolve_image="never",
