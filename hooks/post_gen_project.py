@@ -17,6 +17,7 @@ LOCK_VARIANT = "django{{ cookiecutter.django_version }}-{{ 'redis' if cookiecutt
 CRON_ONLY = [
     Path(SLUG) / "cron.py",
     Path("tests") / "test_cron.py",
+    Path("deploy") / "stack.cron-key-fallbacks.yml",
 ]
 
 

@@ -393,7 +393,7 @@ def _cmd_secret_rotate(args: argparse.Namespace) -> int:
         done = rotate_secret(
             client, args.files, args.name, args.secret, lambda key: _secret_value(args, key),
             env_file=args.env_file, keep_old=args.keep_old, previous=args.previous,
-            timeout=args.timeout, progress=say,
+            resolve_image=args.resolve_image, timeout=args.timeout, progress=say,
         )  # fmt: skip
     for name in done.kept:
         say(f"kept secret {name}" + ("" if args.keep_old else " (a service still uses it)"))
@@ -446,6 +446,8 @@ def _add_secret_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     rotate.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
     )
+    rotate.add_argument("--resolve-image", choices=("always", "changed", "never"),
+                        default="always", help="as for swarmkit deploy")  # fmt: skip
     _add_value_options(rotate)
     rotate.add_argument("secret", metavar="NAME", help="the secret's key in the stack files")
     rotate.set_defaults(run=_cmd_secret_rotate)

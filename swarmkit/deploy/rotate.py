@@ -92,6 +92,7 @@ def rotate_secret(
     env_file: str,
     keep_old: bool = False,
     previous: str | None = None,
+    resolve_image: str = "always",
     timeout: float = 600,
     progress: Callable[[str], None] | None = None,
 ) -> Rotation:
@@ -102,9 +103,12 @@ def rotate_secret(
     write: a secret of the stack named after the same base with that variable
     (``secret_key_fallbacks``: ``<base>_v${SECRET_KEY_FALLBACKS_VERSION}``)
     keeps the old value mounted, so version N stays (in use) and the version
-    the variable named before goes once unused. Raises :class:`DeployError` for bad
-    input before anything changes, :class:`DeployFailedError` (old version
-    still in use, new one kept, env file restored) when the deploy fails.
+    the variable named before goes once unused. ``resolve_image`` is
+    ``swarmkit deploy``'s (``never`` for images only on the nodes). Raises
+    :class:`DeployError` for bad input before anything changes,
+    :class:`DeployFailedError` (old version still in use, new one kept, env
+    file restored) when the deploy fails, a :class:`RollbackFailedError` when
+    Swarm's rollback failed too.
     """
     say = progress or (lambda _: None)
     secrets = version_variables(files)
@@ -143,12 +147,14 @@ def rotate_secret(
     before = set_env_variable(env_file, variable, str(new), **more)
     say(f"{variable}={new} in {env_file}" + (f", {previous}={old}" if previous else ""))
     try:
-        deploy_stack(client, files, stack, env_file=env_file, timeout=timeout)
+        deploy_stack(client, files, stack, env_file=env_file, resolve_image=resolve_image,
+                     timeout=timeout)  # fmt: skip
     except DeployFailedError as exc:
         write_atomically(env_file, before)
-        raise DeployFailedError(
-            f"{exc.message}; the stack still uses version {old} of {', '.join(sorted(group))}, "
-            f"version {new} is kept and {env_file} says {variable}={old} again",
+        # The same class: a rollback that failed too (a mixed stack) stays exit 3.
+        raise type(exc)(
+            f"{exc.message}; {env_file} says {variable}={old} again: the next deploy uses "
+            f"version {old} of {', '.join(sorted(group))}; version {new} is kept",
             failures=exc.failures,
             hint="fix the cause and run the rotation again",
         ) from exc

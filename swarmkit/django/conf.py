@@ -102,6 +102,23 @@ class SwarmkitSettings:
         return str(value).strip(CRON_KEY_STRIP) or None
 
     @property
+    def CRON_API_KEY_FALLBACKS(self) -> list[str]:  # noqa: N802
+        """Earlier keys the cron endpoints still accept while a new one rolls out.
+
+        A list, or the secret ``cron_api_key_fallbacks`` (keys separated by
+        white space or commas) when unset; ``[]`` without either. The
+        scheduler sends them first (see :class:`~swarmkit.django.scheduler.Scheduler`).
+        """
+        value = self._get("CRON_API_KEY_FALLBACKS", _MISSING)
+        if value is _MISSING:
+            from swarmkit.django.secrets import secret
+
+            value = secret("cron_api_key_fallbacks", default="")
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        return [key for key in (str(v).strip(CRON_KEY_STRIP) for v in value or ()) if key]
+
+    @property
     def CRON_URL(self) -> str | None:  # noqa: N802
         """Where the scheduler POSTs, e.g. ``http://app:8000/api/cron/``."""
         value = self.raw("CRON_URL")

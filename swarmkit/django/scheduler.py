@@ -39,7 +39,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -253,7 +253,10 @@ class Scheduler:
     """Fires ``jobs`` at their slots by POSTing to ``<url><job>/?slot=<UTC ISO>``.
 
     ``url`` ends in ``/`` (:func:`check_url`); ``key`` is the bearer key
-    (stripped as the endpoint strips it, printable ASCII):
+    (stripped as the endpoint strips it, printable ASCII), ``fallback_keys``
+    the previous ones during a rotation: a call sends them first and the
+    next on a 401, so while the app and the scheduler roll to a new key (the
+    app accepting the previous one as a fallback) no call is refused:
     :class:`~swarmkit.exceptions.CronSettingsError` when either is unusable,
     :class:`~swarmkit.exceptions.CronScheduleError` for an invalid job. ``timeout`` bounds one
     call (the app's request timeout plus a margin); ``grace`` is the missed-slot
@@ -267,6 +270,7 @@ class Scheduler:
         *,
         url: str,
         key: str,
+        fallback_keys: Sequence[str] = (),
         log: EventLog,
         timeout: float = 35.0,
         grace: float = 60.0,
@@ -280,12 +284,19 @@ class Scheduler:
         if problem:
             # Checked here: http.client would refuse it later quoting the whole header.
             raise CronSettingsError(problem, hint="fix the secret cron_api_key")
+        fallbacks = [k.strip(CRON_KEY_STRIP) for k in fallback_keys if k.strip(CRON_KEY_STRIP)]
+        for fallback in fallbacks:
+            problem = cron_key_problem(fallback)
+            if problem:
+                raise CronSettingsError(problem, hint="fix the secret cron_api_key_fallbacks")
         self.jobs = sorted(jobs, key=lambda job: job.name)
         for job in self.jobs:
             if job.error is not None:
                 raise CronScheduleError(job.error, job=job.name)
         self.url, self.timeout, self.grace, self.drain = url, timeout, grace, drain
         self._key = key
+        # The oldest first: during a rotation both the old and the new app accept it.
+        self._keys = [*dict.fromkeys([*fallbacks, key])]
         self._log = log
         # No proxies from the environment: the app is a service on the stack's network.
         self._opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
@@ -377,7 +388,7 @@ class Scheduler:
     def _redacted(self, exc: Exception) -> str:
         """``Type: message``, or only the type if the message shows any of the key."""
         text = f"{type(exc).__name__}: {exc}"
-        if self._key in text or repr(self._key)[1:-1] in text:
+        if any(k in text or repr(k)[1:-1] in text for k in self._keys):
             return f"{type(exc).__name__} (message withheld: it contained the API key)"
         return text
 
@@ -403,13 +414,22 @@ class Scheduler:
                 return "gave_up"
 
     def _call(self, job: CronJob, slot: dt.datetime) -> tuple[Outcome, dict[str, Any]]:
+        for index, key in enumerate(self._keys):
+            outcome, fields = self._call_with(key, job, slot)
+            if fields.get("code") != 401 or index == len(self._keys) - 1:
+                return outcome, fields
+        raise AssertionError("unreachable: there is always a key")  # pragma: no cover
+
+    def _call_with(
+        self, key: str, job: CronJob, slot: dt.datetime
+    ) -> tuple[Outcome, dict[str, Any]]:
         name = urllib.parse.quote(job.name, safe="")
         request = urllib.request.Request(  # noqa: S310 - check_url allowed http(s) only
             f"{self.url}{name}/?slot={_slot_text(slot)}",
             data=b"",
             method="POST",
             headers={
-                "Authorization": f"Bearer {self._key}",
+                "Authorization": f"Bearer {key}",
                 "Accept": "application/json",
                 "User-Agent": f"swarmkit-cron-scheduler/{__version__}",
             },
@@ -433,7 +453,8 @@ class Scheduler:
         elapsed_ms = round((time.monotonic() - started) * 1000)
         # Before classify cuts the body to its first 200 bytes, which could
         # split the key and leave a prefix of it that no replace would find.
-        body = body.replace(self._key.encode(), b"<the API key>")
+        for each in self._keys:
+            body = body.replace(each.encode(), b"<the API key>")
         verdict = classify(code, body, location)
         fields = {"code": code, "error": error, "elapsed_ms": elapsed_ms, **verdict.fields}
         # The body is logged as the answer's detail: a proxy or a debug page
@@ -443,7 +464,9 @@ class Scheduler:
     def _scrubbed(self, value: Any) -> Any:
         """``value`` (from an answer) with the API key replaced wherever it appears."""
         if isinstance(value, str):
-            return value.replace(self._key, "<the API key>")
+            for key in self._keys:
+                value = value.replace(key, "<the API key>")
+            return value
         if isinstance(value, Mapping):
             return {self._scrubbed(k): self._scrubbed(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -57,14 +57,25 @@ def _api_key() -> bytes | None:
     return key.encode() if key else None
 
 
+def _fallback_keys() -> list[bytes]:
+    try:
+        return [key.encode() for key in swarmkit_settings.CRON_API_KEY_FALLBACKS]
+    except SecretError as exc:
+        logger.error("cron API key fallbacks unreadable, only the key is accepted: %s", exc)
+        return []
+
+
 def _authorized(request: HttpRequest) -> bool:
     key = _api_key()
     scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
     # The same rule as the configured key's (conf.CRON_KEY_STRIP), so a key
     # that is accepted at all can match. compare_digest on bytes: the time
-    # taken does not depend on how much of the key matches.
+    # taken does not depend on how much of the key matches. The fallbacks
+    # (the previous key, during a rotation) are compared all, every time.
     presented = supplied.strip(CRON_KEY_STRIP).encode()
     matches = hmac.compare_digest(presented, key or b"\0")
+    for fallback in _fallback_keys() if key is not None else ():
+        matches = hmac.compare_digest(presented, fallback) or matches
     return key is not None and scheme.lower() == "bearer" and matches
 
 

@@ -225,7 +225,8 @@ def test_create_ls_rotate(stack: Path) -> None:
                     "--previous", "TOKEN_PREVIOUS_VERSION", "--timeout", "60s", "token",
                     cwd=stack)  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert "still uses version 4" in done.stderr and "version 5 is kept" in done.stderr
+    assert "says TOKEN_VERSION=4 again: the next deploy uses version 4" in done.stderr
+    assert "version 5 is kept" in done.stderr
     assert (stack / "staging.env").read_text() == env
     assert f"{PREFIX}_token_v5" in _docker("secret", "ls", "--format", "{{.Name}}").split()
 
@@ -251,3 +252,29 @@ def test_failure_message_holds_no_value(stack: Path) -> None:
     done = swarmkit("secret", "create", STACK, "dup", "--version", "1", stdin=value)
     assert done.returncode == 2 and "exists already" in done.stderr
     assert value not in done.stderr + done.stdout
+
+
+def test_a_failed_rollback_stays_a_rollback_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI exits 3 for RollbackFailedError: the rotation must not turn it
+    # into a plain DeployFailedError (exit 1), which would say the old release runs.
+    from swarmkit.deploy import rotate
+    from swarmkit.exceptions import RollbackFailedError
+
+    def deploy(*args: object, **kwargs: object) -> None:
+        assert kwargs["resolve_image"] == "never"
+        raise RollbackFailedError("app: rollback paused", failures=("app: report",))
+
+    monkeypatch.setattr(rotate, "deploy_stack", deploy)
+    monkeypatch.setattr(rotate, "list_versions", lambda client, bases: [])
+    monkeypatch.setattr(rotate, "create_secret", lambda client, name, value, labels: name)
+    (tmp_path / "stack.yml").write_text(STACK_FILE)
+    (tmp_path / "staging.env").write_text(ENV_FILE)
+    with pytest.raises(RollbackFailedError, match="the next deploy uses version 1") as caught:
+        rotate.rotate_secret(
+            None, [str(tmp_path / "stack.yml")], STACK, "token", lambda key: b"x" * 16,  # type: ignore[arg-type]
+            env_file=str(tmp_path / "staging.env"), resolve_image="never",
+        )  # fmt: skip
+    assert caught.value.failures == ("app: report",)
+    assert (tmp_path / "staging.env").read_text() == ENV_FILE

@@ -45,7 +45,7 @@ REQUIRED = [
     "deploy/configs/production/app.env", "deploy/configs/production/nginx.conf",
     "docs/development.md", "docs/migrations.md", "docs/operations.md",
 ]  # fmt: skip
-CRON_ONLY = ["{slug}/cron.py", "tests/test_cron.py"]
+CRON_ONLY = ["{slug}/cron.py", "tests/test_cron.py", "deploy/stack.cron-key-fallbacks.yml"]
 EXECUTABLE = ["manage.py", "docker/production/entrypoint.sh", "deploy/deploy.sh"]
 
 # Left-overs of the template language. Django templates (copied raw) keep their

@@ -41,7 +41,7 @@ TAG = "0123abcd"
 
 
 # As deploy/deploy.sh merges them: the base, the environment, and during a
-# SECRET_KEY rotation the fallbacks overlay.
+# SECRET_KEY (and cron key) rotation the fallbacks overlays.
 STACKS = [
     pytest.param(environment, fallbacks, id=f"{environment}{'-fallbacks' if fallbacks else ''}")
     for environment in ENVIRONMENTS
@@ -52,11 +52,16 @@ STACKS = [
 def stack_files(project: Path, environment: str, fallbacks: bool = False) -> list[Path]:
     deploy = project / "deploy"
     files = [deploy / "stack.yml", deploy / f"stack.{environment}.yml"]
-    return [*files, deploy / "stack.secret-key-fallbacks.yml"] if fallbacks else files
+    if not fallbacks:
+        return files
+    # And the cron key's, with cron: both fallbacks at once, as in a rotation.
+    overlays = [deploy / "stack.secret-key-fallbacks.yml", deploy / "stack.cron-key-fallbacks.yml"]
+    return [*files, *(overlay for overlay in overlays if overlay.exists())]
 
 
 def variables(fallbacks: bool, **extra: str) -> dict[str, str]:
-    return {"SECRET_KEY_FALLBACKS_VERSION": "2", **extra} if fallbacks else dict(extra)
+    versions = {"SECRET_KEY_FALLBACKS_VERSION": "2", "CRON_API_KEY_FALLBACKS_VERSION": "2"}
+    return {**versions, **extra} if fallbacks else dict(extra)
 
 
 def test_ruff_check(bakes: Bakes) -> None:

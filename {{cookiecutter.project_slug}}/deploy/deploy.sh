@@ -57,10 +57,18 @@ if [ -n "${SECRET_KEY_FALLBACKS_VERSION:-}" ] \
     || grep -q '^SECRET_KEY_FALLBACKS_VERSION=..*' "$env_file"; then
     fallbacks=deploy/stack.secret-key-fallbacks.yml
 fi
+{%- if cookiecutter.use_cron == 'y' %}
+# During a cron_api_key rotation, the previous key (the same rule).
+cron_fallbacks=
+if [ -n "${CRON_API_KEY_FALLBACKS_VERSION:-}" ] \
+    || grep -q '^CRON_API_KEY_FALLBACKS_VERSION=..*' "$env_file"; then
+    cron_fallbacks=deploy/stack.cron-key-fallbacks.yml
+fi
+{%- endif %}
 
 swarmkit lint -c deploy/stack.yml -c "deploy/stack.$env.yml" \
-    ${fallbacks:+-c "$fallbacks"} --env-file "$env_file"
+    ${fallbacks:+-c "$fallbacks"} {% if cookiecutter.use_cron == 'y' %}${cron_fallbacks:+-c "$cron_fallbacks"} {% endif %}--env-file "$env_file"
 
 exec swarmkit deploy -c deploy/stack.yml -c "deploy/stack.$env.yml" \
-    ${fallbacks:+-c "$fallbacks"} --env-file "$env_file" \
+    ${fallbacks:+-c "$fallbacks"} {% if cookiecutter.use_cron == 'y' %}${cron_fallbacks:+-c "$cron_fallbacks"} {% endif %}--env-file "$env_file" \
     "$@" --name "$stack" --prune

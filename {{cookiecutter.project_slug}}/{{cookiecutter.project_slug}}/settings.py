@@ -300,6 +300,11 @@ LOGGING = {
 {%- if cookiecutter.use_cron == 'y' %}
 # The cron endpoints' bearer key, shared by the app and the scheduler service.
 SWARMKIT_CRON_API_KEY = "" if BUILD else secret("cron_api_key")
+# The previous key during a rotation (deploy/stack.cron-key-fallbacks.yml):
+# the app accepts it too, the scheduler sends it first.
+SWARMKIT_CRON_API_KEY_FALLBACKS = (
+    [] if BUILD else secret("cron_api_key_fallbacks", default=[], cast=key_list)
+)
 # Read only by the scheduler service (manage.py cron_scheduler).
 SWARMKIT_CRON_URL = env("SWARMKIT_CRON_URL", "http://app:8000/api/cron/")
 {%- endif %}

@@ -78,6 +78,7 @@ class Command(BaseCommand):
             raise CommandError(problem)
         try:
             key = swarmkit_settings.CRON_API_KEY
+            fallbacks = swarmkit_settings.CRON_API_KEY_FALLBACKS
         except SecretError as exc:  # its message names the places, never the value
             raise CommandError(str(exc)) from None
         if not key:
@@ -97,6 +98,7 @@ class Command(BaseCommand):
                 _chosen_jobs(options["jobs"]),
                 url=url,
                 key=key,
+                fallback_keys=fallbacks,
                 log=log,
                 timeout=timeout + _REQUEST_MARGIN,
                 grace=grace,
