@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.template.helpers import DEFAULT_COMBO, Bakes, clean_env, output, run, tool
+from tests.template.helpers import DEFAULT_COMBO, REPO, Bakes, clean_env, output, run, tool
 
 
 def compose(project: Path) -> dict[str, Any]:
@@ -47,3 +47,40 @@ def test_make_test_without_a_database_gives_a_hint_that_matches_compose(bakes: B
             assert any(port in p for p in published), f"the db publishes no port {port}: {hint}"
             assert user == db_env["POSTGRES_USER"], f"the compose db's user is not {user}"
         assert user in {"USER", db_env["POSTGRES_USER"]}, f"no such user {user!r}: {hint}"
+
+
+def readme_blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text()
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_readme_python_example_runs_on_a_generated_project(bakes: Bakes) -> None:
+    """As written, from the project's folder, with no variable set beforehand."""
+    project = bakes.project(DEFAULT_COMBO)
+    [example] = [block for block in readme_blocks("python") if "load_stack(" in block]
+    env = clean_env()
+    for name in ("IMAGE", "TAG"):
+        env.pop(name, None)
+    done = run([sys.executable, "-c", example], cwd=project, env=env)
+    assert done.returncode == 0, output(done)
+    app = yaml.safe_load(done.stdout)["services"]["app"]
+    assert app["deploy"]["replicas"] == 4
+    assert app["image"].startswith("registry.gitlab.com/acme/acme-shop:")
+
+
+def test_readme_config_and_lint_commands_run_on_a_generated_project(bakes: Bakes) -> None:
+    project = bakes.project(DEFAULT_COMBO)
+    [usage] = [block for block in readme_blocks("sh") if "swarmkit config -c deploy/" in block]
+    # The lines that need no engine and no placeholder ("..."), in order, in one shell.
+    lines = [
+        line.split("#")[0].strip()
+        for line in usage.splitlines()
+        if line.startswith(("export ", "swarmkit config -c", "swarmkit lint -c"))
+    ]
+    assert len(lines) == 3, lines
+    env = clean_env()
+    env.pop("TAG", None)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    done = run(["sh", "-ec", "\n".join(lines)], cwd=project, env=env)
+    assert done.returncode == 0, output(done)
+    assert "0 errors" in done.stdout
