@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.template.helpers import DEFAULT_COMBO, REPO, Bakes, clean_env, output, run, tool
+from tests.template.helpers import DEFAULT_COMBO, REPO, SLUG, Bakes, clean_env, output, run, tool
 
 
 def compose(project: Path) -> dict[str, Any]:
@@ -84,3 +84,48 @@ def test_readme_config_and_lint_commands_run_on_a_generated_project(bakes: Bakes
     done = run(["sh", "-ec", "\n".join(lines)], cwd=project, env=env)
     assert done.returncode == 0, output(done)
     assert "0 errors" in done.stdout
+
+
+def test_docs_say_which_python_to_use(bakes: Bakes) -> None:
+    project = bakes.project(DEFAULT_COMBO)
+    needs = (project / "README.md").read_text().split("## What you need", 1)[1].split("\n## ", 1)[0]
+    [row] = [line for line in needs.splitlines() if line.startswith("| Python")]
+    assert "3.12" in row and "Django 6.1 needs 3.12+" in row, row
+    assert "Python 3.12 or 3.13" in (REPO / "docs/template.md").read_text()
+
+
+def test_settings_docstring_gives_the_lookup_order_secret_uses(bakes: Bakes) -> None:
+    from swarmkit.django.secrets import _not_found_places
+
+    project = bakes.project(DEFAULT_COMBO)
+    settings = (project / SLUG / "settings.py").read_text()
+    docstring = settings.split('"""')[1]
+    said = [
+        docstring.index(place) for place in ("$<NAME>_FILE", "/run/secrets/<name>", "$<NAME>``")
+    ]
+    assert said == sorted(said), "the docstring's order is not secret()'s"
+    # secret()'s own order, as its not-found message lists the places it tried.
+    tried = _not_found_places("secret_key")
+    assert [tried[0].split()[0], tried[1].split()[0], tried[2].split()[0]] == [
+        "$SECRET_KEY_FILE", "/run/secrets/secret_key", "$SECRET_KEY",
+    ]  # fmt: skip
+    for name in ("SECRET_KEY", "DATABASE_URI", "CRON_API_KEY", "docs/development.md"):
+        assert name in docstring, name
+
+
+def test_check_deploy_outside_compose_runs_as_documented(bakes: Bakes) -> None:
+    project = bakes.project(DEFAULT_COMBO)
+    text = (project / "docs/development.md").read_text()
+    [command] = [
+        block
+        for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+        if "check --deploy" in block
+    ]
+    env = clean_env()
+    for name in ("SECRET_KEY", "DATABASE_URI", "CRON_API_KEY", "DJANGO_DEBUG"):
+        env.pop(name, None)
+    # `python` of the docs is the virtualenv's: this test run's has the project's packages.
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    done = run(["sh", "-ec", command], cwd=project, env=env)
+    assert done.returncode == 0, output(done)
+    assert "System check identified no issues" in done.stdout + done.stderr, output(done)
