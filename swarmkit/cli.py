@@ -31,6 +31,14 @@ EXIT_BAD_INPUT = 2
 EXIT_MIXED = 3
 
 
+# What `swarmkit --help` says first: plain text (the module docstring is reStructuredText).
+DESCRIPTION = (
+    "Docker Swarm stacks from Compose files: merge, lint, deploy and wait, watch, "
+    "roll back, clean up. Exit codes: 0 ok, 1 failed (lint errors, not converged), "
+    "2 bad input or environment, 3 a rollback that failed too."
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"swarmkit: error: {message} (see {self.prog} --help)\n")
@@ -211,7 +219,13 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     deploy.add_argument("--no-wait", action="store_true", help="return once deployed")
     deploy.add_argument("--prune", action="store_true", help="remove services not in the files")
-    deploy.add_argument("--resolve-image", choices=("always", "changed", "never"), default="always")
+    deploy.add_argument(
+        "--resolve-image",
+        choices=("always", "changed", "never"),
+        default="always",
+        help="pin each image to its registry digest: always (default), only changed images, "
+        "or never (local images no registry has)",
+    )
     deploy.add_argument(
         "--with-registry-auth",
         action="store_true",
@@ -223,7 +237,9 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     rollback = commands.add_parser(
         "rollback", help="roll a stack's services back to their previous spec, and wait"
     )
-    rollback.add_argument("stack", metavar="STACK")
+    rollback.add_argument(
+        "stack", metavar="STACK", help="the stack's name (docker stack ls lists them)"
+    )
     rollback.add_argument("-s", "--service", metavar="SERVICE", help="only this service")
     rollback.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
@@ -233,11 +249,15 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     status = commands.add_parser(
         "status", help="one row per service of a stack: image, replicas, health, update, nodes"
     )
-    status.add_argument("stack", metavar="STACK")
+    status.add_argument(
+        "stack", metavar="STACK", help="the stack's name (docker stack ls lists them)"
+    )
     status.set_defaults(run=_cmd_status)
 
     logs = commands.add_parser("logs", help="all of a stack's service logs, in time order")
-    logs.add_argument("stack", metavar="STACK")
+    logs.add_argument(
+        "stack", metavar="STACK", help="the stack's name (docker stack ls lists them)"
+    )
     logs.add_argument("-s", "--service", metavar="SERVICE", help="only this service")
     logs.add_argument(
         "--since", type=_duration, metavar="DURATION", help="only lines of the last 90s, 5m, 2h"
@@ -250,7 +270,7 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     gc = commands.add_parser(
         "gc", help="remove the stack's content-addressed configs and secrets no service uses"
     )
-    gc.add_argument("stack", metavar="STACK")
+    gc.add_argument("stack", metavar="STACK", help="the stack's name (docker stack ls lists them)")
     gc.add_argument(
         "--keep", type=int, default=0, metavar="N", help="keep the newest N unused ones of each"
     )
@@ -308,8 +328,13 @@ def _add_top_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     top = commands.add_parser(
         "top", help="CPU and memory per task and service of a stack, against limits"
     )
-    top.add_argument("stack", metavar="STACK")
-    top.add_argument("--format", choices=("text", "json"), default="text")
+    top.add_argument("stack", metavar="STACK", help="the stack's name (docker stack ls lists them)")
+    top.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a table (default); json: one object per task and service",
+    )
     top.add_argument("-w", "--watch", action="store_true", help="redraw until Ctrl-C")
     top.add_argument(
         "-n",
@@ -413,20 +438,31 @@ def _add_value_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_secret_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     secret = commands.add_parser("secret", help="versioned external secrets: create, ls, rotate")
-    sub = secret.add_subparsers(dest="secret_command", required=True, metavar="COMMAND")
+    sub = secret.add_subparsers(
+        dest="secret_command",
+        required=True,
+        metavar="COMMAND",
+        help="swarmkit secret COMMAND --help",
+    )
 
     create = sub.add_parser("create", help="create the next version <prefix>_<NAME>_v<N>")
-    create.add_argument("stack", metavar="STACK")
-    create.add_argument("name", metavar="NAME")
+    create.add_argument(
+        "stack", metavar="STACK", help="the stack's name (docker stack ls lists them)"
+    )
+    create.add_argument("name", metavar="NAME", help="the secret's key in the stack files")
     create.add_argument("--prefix", help="default: what the stack uses, or STACK minus _<env>")
     create.add_argument("--version", type=int, metavar="N", help="default: the next free one")
-    create.add_argument("--label", action="append", metavar="KEY=VALUE")
+    create.add_argument(
+        "--label", action="append", metavar="KEY=VALUE", help="a label on the secret; repeat"
+    )
     _add_value_options(create)
     create.set_defaults(run=_cmd_secret_create)
 
     ls = sub.add_parser("ls", help="each secret's versions, who uses them, their age")
-    ls.add_argument("stack", metavar="STACK")
-    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.add_argument("stack", metavar="STACK", help="the stack's name (docker stack ls lists them)")
+    ls.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     ls.set_defaults(run=_cmd_secret_ls)
 
     rotate = sub.add_parser(
@@ -455,9 +491,16 @@ def _add_secret_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``swarmkit`` command."""
-    parser = _Parser(prog="swarmkit", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--version", action="version", version=f"swarmkit {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="swarmkit", description=DESCRIPTION)
+    parser.add_argument(
+        "--version", action="version", version=f"swarmkit {__version__}", help="print the version"
+    )
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="swarmkit COMMAND --help: its options",
+    )
 
     config = commands.add_parser(
         "config", help="print the merged, interpolated stack (like docker stack config)"
@@ -478,12 +521,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check a stack against Swarm practices")
     _add_stack_files(lint)
-    lint.add_argument("--format", choices=("text", "json", "gitlab"), default="text")
+    lint.add_argument(
+        "--format",
+        choices=("text", "json", "gitlab"),
+        default="text",
+        help="text: one line per finding (default); json; gitlab: a Code Quality report",
+    )
     lint.set_defaults(run=_cmd_lint)
     _add_deploy_commands(commands)
     _add_top_command(commands)
     _add_secret_commands(commands)
+    _describe_commands(parser)
     return parser
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    # `swarmkit CMD --help` opens with the line `swarmkit --help` lists for CMD.
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for listed in action._choices_actions:
+                command = action.choices[listed.dest]
+                command.description = command.description or listed.help
+                _describe_commands(command)
 
 
 class _Terminated(BaseException):

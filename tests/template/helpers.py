@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
 CONTEXT: dict[str, Any] = json.loads((REPO / "cookiecutter.json").read_text())
 OPTIONS = ("python_version", "django_version", "postgresql_version", "use_redis", "use_cron")
-CHOICES: dict[str, tuple[str, ...]] = {name: tuple(CONTEXT[name]) for name in OPTIONS}
+CHOICES: dict[str, tuple[str, ...]] = {name: tuple(CONTEXT["_choices"][name]) for name in OPTIONS}
 SLUG = "acme_shop"  # what the default project name gives
 # Survives between runs: the projects' virtual environments (pip keeps its own cache).
 CACHE = (

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cookiecutter.exceptions import FailedHookException
 
 from tests.template.helpers import (
     ALL_COMBOS,
     CUSTOM_ANSWERS,
-    REPO,
     SLUG,
     Bakes,
     Combo,
-    bake,
-    cookiecutter_config,
     pins,
     project_files,
-    run,
 )
 
 # What the contract promises in every project (cron.py and tests/test_cron.py only with cron).
@@ -151,98 +144,3 @@ def test_custom_answers_are_rendered(bakes: Bakes) -> None:
     assert CUSTOM_ANSWERS["domain_name"] in texts
     assert CUSTOM_ANSWERS["registry_image"] in texts
     assert SLUG not in texts, "the default slug leaks into a project with another slug"
-
-
-# -- refused answers --------------------------------------------------------------------
-
-INVALID = [
-    pytest.param({"project_slug": "Acme-Shop"}, "project_slug 'Acme-Shop' is not a valid package name", id="slug-case-dash"),
-    pytest.param({"project_slug": "1shop"}, "project_slug '1shop' is not a valid package name", id="slug-digit"),
-    pytest.param({"project_slug": "class"}, "project_slug 'class' is not a valid package name", id="slug-keyword"),
-    pytest.param({"project_slug": "django"}, "project_slug 'django' would shadow", id="slug-reserved"),
-    pytest.param({"project_slug": "visits"}, "project_slug 'visits' would shadow", id="slug-example-app"),
-    pytest.param({"project_name": "   ", "project_slug": "shop"}, "project_name is empty", id="name-empty"),
-    pytest.param({"domain_name": "https://example.com"}, "domain_name 'https://example.com' is not a host name", id="domain-scheme"),
-    pytest.param({"domain_name": "example.com:8443"}, "domain_name 'example.com:8443' is not a host name", id="domain-port"),
-    pytest.param({"domain_name": "localhost"}, "domain_name 'localhost' is not a host name", id="domain-no-dot"),
-    pytest.param({"registry_image": "registry.gitlab.com/acme/shop:1.0"}, "registry_image 'registry.gitlab.com/acme/shop:1.0' is not an image path without tag", id="image-tag"),
-    pytest.param({"registry_image": "registry.gitlab.com/acme/shop@sha256:" + "a" * 64}, "registry_image 'registry.gitlab.com/acme/shop@sha256:" + "a" * 64 + "' is not an image path without tag", id="image-digest"),
-    pytest.param({"registry_image": "Registry.gitlab.com/Acme/Shop"}, "registry_image 'Registry.gitlab.com/Acme/Shop' is not an image path without tag", id="image-case"),
-    pytest.param({"author_email": "web.example.com"}, "author_email 'web.example.com' is not an e-mail address", id="email"),
-]  # fmt: skip
-
-
-def assert_nothing_written(directory: Path) -> None:
-    assert list(directory.iterdir()) == [], "a refused bake left files behind"
-
-
-@pytest.mark.parametrize(("answers", "message"), INVALID)
-def test_invalid_answer_is_refused_by_the_pre_gen_hook(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, str], message: str
-) -> None:
-    out = tmp_path / "out"
-    with pytest.raises(FailedHookException):
-        bake(out, cookiecutter_config(tmp_path / "home"), answers)
-    err = capfd.readouterr().err
-    assert f"ERROR: {message}" in err
-    assert_nothing_written(out)
-
-
-def test_empty_project_name_is_refused_with_its_message(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """The slug derived from a blank name must not make cookiecutter fail first, obscurely."""
-    out = tmp_path / "out"
-    with pytest.raises(FailedHookException):
-        bake(out, cookiecutter_config(tmp_path / "home"), {"project_name": "   "})
-    assert "ERROR: project_name is empty" in capfd.readouterr().err
-    assert_nothing_written(out)
-
-
-def test_unsupported_choice_is_refused_by_the_pre_gen_hook(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """A replayed answer file skips cookiecutter's own choice check: the hook still refuses."""
-    from cookiecutter.generate import generate_context
-    from cookiecutter.main import cookiecutter
-    from cookiecutter.prompt import prompt_for_config
-
-    config = cookiecutter_config(tmp_path / "home")
-    context = generate_context(context_file=str(REPO / "cookiecutter.json"))
-    answers = prompt_for_config(context, no_input=True)
-    answers.update(python_version="3.11", postgresql_version="9.6")
-    replay = tmp_path / "answers.json"
-    replay.write_text(json.dumps({"cookiecutter": answers}))
-    capfd.readouterr()
-    out = tmp_path / "out"
-    out.mkdir()
-    with pytest.raises(FailedHookException):
-        cookiecutter(str(REPO), replay=str(replay), output_dir=str(out), config_file=str(config))
-    err = capfd.readouterr().err
-    assert "ERROR: python_version '3.11' is not supported: choose one of 3.12, 3.13" in err
-    assert "ERROR: postgresql_version '9.6' is not supported" in err
-    assert_nothing_written(out)
-
-
-def test_unlisted_choice_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    with pytest.raises(ValueError, match="python_version"):
-        bake(out, cookiecutter_config(tmp_path / "home"), {"python_version": "3.11"})
-    assert not out.exists() or list(out.iterdir()) == []
-
-
-def test_cli_shows_every_problem_and_fails(tmp_path: Path) -> None:
-    """What a user sees: one line per bad answer, a non-zero exit, no project."""
-    config = cookiecutter_config(tmp_path / "home")
-    out = tmp_path / "out"
-    out.mkdir()
-    done = run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", config,
-         "-o", out, REPO, "project_slug=class", "domain_name=Example.com",
-         "author_email=nobody"],
-    )  # fmt: skip
-    assert done.returncode != 0
-    assert "ERROR: project_slug 'class'" in done.stderr
-    assert "ERROR: domain_name 'Example.com'" in done.stderr
-    assert "ERROR: author_email 'nobody'" in done.stderr
-    assert_nothing_written(out)

@@ -1,10 +1,12 @@
 """The test set-up: PostgreSQL from DATABASE_URI, as in production.
 
-The tests need a PostgreSQL server: set DATABASE_URI, e.g.
-``postgresql://postgres:postgres@localhost:5432/postgres`` (the user must be
-allowed to create databases; pytest-django creates ``test_<name>``). Without
-it the run stops at once with that message: SQLite is never used silently in
-its place. The settings' other secrets get test-only values here unless the
+The tests need a PostgreSQL server in DATABASE_URI (the user must be allowed
+to create databases; pytest-django creates ``test_<name>``). The development
+container has it set (``docker compose run --rm app pytest``: the compose db
+publishes no port, so the container is the way to it); elsewhere point it at
+a server you reach, e.g. ``postgresql://USER:PASSWORD@localhost:5432/postgres``.
+Without it the run stops at once with that message: SQLite is never used
+silently in its place. The settings' other secrets get test-only values here unless the
 environment already has them.
 """
 
@@ -45,8 +47,10 @@ def pytest_configure(config):
     if not uri:
         raise pytest.UsageError(
             "DATABASE_URI is not set: the tests run against PostgreSQL, as production does. "
-            "Start one (docker compose up -d db) and set e.g. "
-            "DATABASE_URI=postgresql://postgres:postgres@localhost:5432/postgres "
+            "Run them in the development container, which has the compose database: "
+            "docker compose run --rm app pytest; or set DATABASE_URI to a PostgreSQL server "
+            "you reach whose user may create databases, e.g. "
+            "DATABASE_URI=postgresql://USER:PASSWORD@localhost:5432/postgres make test "
             "(see docs/development.md)"
         )
     if urlsplit(uri).scheme not in {"postgres", "postgresql", "pgsql"}:

@@ -1,8 +1,9 @@
 """Settings of {{ cookiecutter.project_name }}: the one settings module, for every environment.
 
 12-factor: plain configuration comes from environment variables, anything
-secret from Docker secrets through swarmkit's ``secret()`` (the file
-``/run/secrets/<name>``, else ``$<NAME>_FILE``'s file, else ``$<NAME>``; see
+secret from Docker secrets through swarmkit's ``secret()``, which tries, in
+order, the file named by ``$<NAME>_FILE``, the file ``/run/secrets/<name>``
+(or ``$SWARMKIT_SECRETS_DIR/<name>``), then the variable ``$<NAME>`` (see
 swarmkit's docs/django.md). The defaults are production's: a missing secret
 stops start-up with a message naming it, and ``manage.py check --deploy``
 is clean. Local development relaxes them with ``DJANGO_DEBUG=true``
@@ -30,7 +31,9 @@ Environment variables read here:
 {%- endif %}
 
 Secrets: secret_key and database_uri (required),{% if cookiecutter.use_cron == 'y' %} cron_api_key (required),{% endif %}
-secret_key_fallbacks and email_host_password (optional).
+secret_key_fallbacks and email_host_password (optional). Outside the stack and
+compose (``manage.py check --deploy`` in a virtualenv, say) give the required
+ones as SECRET_KEY, DATABASE_URI{% if cookiecutter.use_cron == 'y' %} and CRON_API_KEY{% endif %}: docs/development.md shows the command.
 """
 
 import os
