@@ -32,6 +32,7 @@ from swarmkit.deploy.models import (
     EngineTask,
     UpdateStatus,
 )
+from swarmkit.deploy.remove import StackRemoval, remove_stack
 from swarmkit.deploy.rollback import rollback_companions, rollback_stack
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
@@ -46,6 +47,7 @@ __all__ = [
     "LogLine",
     "Removed",
     "ServiceStatus",
+    "StackRemoval",
     "UpdateStatus",
     "cli_docker_host",
     "connect",
@@ -56,6 +58,7 @@ __all__ = [
     "format_line",
     "format_status",
     "gc_stack",
+    "remove_stack",
     "render_for_deploy",
     "rollback_companions",
     "rollback_stack",
