@@ -33,8 +33,23 @@ from swarmkit.deploy.models import (
     UpdateStatus,
 )
 from swarmkit.deploy.remove import StackRemoval, remove_stack
-from swarmkit.deploy.rollback import rollback_companions, rollback_stack
+from swarmkit.deploy.rollback import (
+    RolledBack,
+    finish_rollback,
+    rollback_companions,
+    rollback_stack,
+)
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
+from swarmkit.deploy.top import NodeEngines, node_engines, stack_top, watch_top
+from swarmkit.deploy.usage import (
+    Resources,
+    ServiceUsage,
+    TaskUsage,
+    cpu_percent,
+    format_top,
+    memory_bytes,
+    top_json,
+)
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
 from swarmkit.session import engine_session
 
@@ -45,19 +60,29 @@ __all__ = [
     "EngineService",
     "EngineTask",
     "LogLine",
+    "NodeEngines",
     "Removed",
+    "Resources",
+    "RolledBack",
     "ServiceStatus",
+    "ServiceUsage",
     "StackRemoval",
+    "TaskUsage",
     "UpdateStatus",
     "cli_docker_host",
     "connect",
+    "cpu_percent",
     "deploy_stack",
     "engine_session",
     "failure_report",
+    "finish_rollback",
     "follow_logs",
     "format_line",
     "format_status",
+    "format_top",
     "gc_stack",
+    "memory_bytes",
+    "node_engines",
     "remove_stack",
     "render_for_deploy",
     "rollback_companions",
@@ -69,5 +94,8 @@ __all__ = [
     "stack_logs",
     "stack_services",
     "stack_status",
+    "stack_top",
+    "top_json",
     "wait_for_stack",
+    "watch_top",
 ]
