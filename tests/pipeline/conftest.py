@@ -121,6 +121,14 @@ class Runner:
             "HTTPS_PORT": str(self.ports[1]),
         }
 
+    def run_checks(self, project: Path, *jobs: str) -> runner.Run:
+        """Jobs of the test stage, in their images (the test job's PostgreSQL as a service)."""
+        # The PostgreSQL stand-in initdb's with the server's locale, and an
+        # official image's is UTF-8 (LANG=en_US.utf8); without it the
+        # database is SQL_ASCII and psycopg returns bytes. Job variables
+        # reach the job's services too, as on GitLab.
+        return runner.pipeline(project, jobs, variables={"LANG": "C.UTF-8"})
+
     def run_build(self, project: Path, *jobs: str) -> runner.Run:
         """The pipeline's automatic jobs (or ``jobs``): test, hadolint, shellcheck, build."""
         return runner.pipeline(project, jobs, variables=self.build(),

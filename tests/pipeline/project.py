@@ -1,11 +1,11 @@
 """The pipeline suite's project, its git repository, and the swarm objects it deploys.
 
-The project "Pipe Shop" (slug ``pipe_shop``) is baked from this checkout's
+The project "Pipeline Shop" (slug ``pipeline_shop``: every swarm object it makes starts with "pipeline") is baked from this checkout's
 template and becomes a git repository on the branch ``development`` (what
 the staging deploy job runs for), with a GitLab ``origin``. Everything the
-suite creates on the engine: the stacks ``pipe_shop_staging`` and
+suite creates on the engine: the stacks ``pipeline_shop_staging`` and
 ``review-pipeline-*``, the secrets labelled :data:`LABEL`, the node label
-``pipe_shop.db`` and the images of the registry path ``.../pipeline/pipe-shop``.
+``pipeline_shop.db`` and the images of the registry path ``.../pipeline/pipeline-shop``.
 :func:`cleanup` removes all of it; the suite calls it first and last.
 """
 
@@ -25,13 +25,13 @@ __all__ = [
     "create_secrets", "git_repository", "leftovers", "remove_stack", "service_image",
 ]  # fmt: skip
 
-PROJECT_NAME = "Pipe Shop"
-SLUG = "pipe_shop"
+PROJECT_NAME = "Pipeline Shop"
+SLUG = "pipeline_shop"
 STACK = f"{SLUG}_staging"
 REVIEW_PREFIX = "review-pipeline-"
 LABEL = "swarmkit-test=pipeline"
-REPOSITORY = "pipeline/pipe-shop"  # under CI_REGISTRY: CI_REGISTRY_IMAGE
-ORIGIN = "https://gitlab.example.com/pipeline/pipe-shop.git"
+REPOSITORY = "pipeline/pipeline-shop"  # under CI_REGISTRY: CI_REGISTRY_IMAGE
+ORIGIN = "https://gitlab.example.com/pipeline/pipeline-shop.git"
 NAMESPACE = harness.NAMESPACE
 # The e2e suite's test overlay (dnsrr, the nginx stand-in, short healthchecks),
 # given to deploy/deploy.sh as DEPLOY_STACK_FILES, a CI/CD variable.
@@ -56,7 +56,7 @@ def git_repository(project: Path) -> str:
     # gitlab-ci-local keeps its state in the project: never part of a commit.
     with open(project / ".git" / "info" / "exclude", "a") as exclude:
         exclude.write(".gitlab-ci-local/\n")
-    return commit(project, "Pipe Shop, as generated")
+    return commit(project, "Pipeline Shop, as generated")
 
 
 def commit(project: Path, message: str, change: Callable[[Path], None] | None = None) -> str:

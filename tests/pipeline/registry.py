@@ -103,7 +103,9 @@ def running_registry(root: Path) -> Iterator[Registry]:
                 break
             except urllib.error.URLError as exc:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"the registry does not answer on {address}: {exc}") from exc
+                    raise AssertionError(
+                        f"the registry does not answer on {address}: {exc}"
+                    ) from exc
                 time.sleep(0.3)
         yield registry
     finally:

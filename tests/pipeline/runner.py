@@ -12,6 +12,7 @@ values (``CI_REGISTRY``, ``DOCKER_HOST``, ``SSH_PRIVATE_KEY``, ...) given as
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -71,6 +72,11 @@ class Run:
         """The lines gitlab-ci-local printed for ``job``."""
         return "\n".join(line for line in self.output.splitlines() if f" {job} " in f" {line}")
 
+    def outcome(self, job: str) -> str:
+        """``PASS``, ``FAIL`` or ``WARN`` from the summary gitlab-ci-local prints; empty if none."""
+        found = re.search(rf"^ (PASS|FAIL|WARN) +\[[^\]]*\] {re.escape(job)}$", self.output, re.M)
+        return found.group(1) if found else ""
+
     def shown(self) -> str:
         return f"exit {self.returncode} after {self.seconds:.0f}s\n{self.output[-6000:]}"
 
@@ -87,3 +93,10 @@ def pipeline(project: Path, jobs: Sequence[str] = (), *, variables: Mapping[str,
         timeout=timeout, env={**os.environ, "HOME": str(project.parent / "gcl-home")},
     )  # fmt: skip
     return Run(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+if __name__ == "__main__":  # .ci/run: install before the suites run, timed as its own stage
+    install()
+    print(subprocess.run([str(NODE), str(ENTRY), "--version"], capture_output=True, text=True,
+                         check=True).stdout.strip(), "on Node.js", subprocess.run(
+        [str(NODE), "--version"], capture_output=True, text=True, check=True).stdout.strip())  # fmt: skip

@@ -166,29 +166,38 @@ class StandIn:
 
 
 IMAGES = (
-    StandIn("hadolint/hadolint:v2.12.0-debian",
-            "FROM debian:bookworm-slim\nCOPY --chmod=755 hadolint /bin/hadolint\n"
-            'CMD ["/bin/hadolint", "-"]\n', {"hadolint": HADOLINT}),
-    StandIn("koalaman/shellcheck-alpine:v0.10.0",
-            "FROM debian:bookworm-slim\n"
-            "RUN apt-get update && apt-get install -y --no-install-recommends shellcheck \\\n"
-            "    && rm -rf /var/lib/apt/lists/*\n"),
-    StandIn("docker:28.3-cli",
-            "FROM python:3.12-slim-bookworm\n"
-            "RUN apt-get update && apt-get install -y --no-install-recommends openssh-client \\\n"
-            "    && rm -rf /var/lib/apt/lists/*\n"
-            "COPY --chmod=755 docker /usr/local/bin/docker\n"
-            "COPY --chmod=755 docker-legacy /usr/local/libexec/docker-legacy/docker\n"
-            "COPY --chmod=755 docker-buildx /usr/local/libexec/docker/cli-plugins/docker-buildx\n"
-            "COPY --chmod=755 apk /sbin/apk\n"
-            'CMD ["sh"]\n',
-            {"docker": DOCKER_CLI, "docker-legacy": LEGACY_CLI, "docker-buildx": BUILDX,
-             "apk": APK}),
+    StandIn(
+        "hadolint/hadolint:v2.12.0-debian",
+        "FROM debian:bookworm-slim\nCOPY --chmod=755 hadolint /bin/hadolint\n"
+        'CMD ["/bin/hadolint", "-"]\n',
+        {"hadolint": HADOLINT},
+    ),
+    StandIn(
+        "koalaman/shellcheck-alpine:v0.10.0",
+        "FROM debian:bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends shellcheck \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n",
+    ),
+    StandIn(
+        "docker:28.3-cli",
+        "FROM python:3.12-slim-bookworm\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends openssh-client \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+        "COPY --chmod=755 docker /usr/local/bin/docker\n"
+        "COPY --chmod=755 docker-legacy /usr/local/libexec/docker-legacy/docker\n"
+        "COPY --chmod=755 docker-buildx /usr/local/libexec/docker/cli-plugins/docker-buildx\n"
+        "COPY --chmod=755 apk /sbin/apk\n"
+        'CMD ["sh"]\n',
+        {"docker": DOCKER_CLI, "docker-legacy": LEGACY_CLI, "docker-buildx": BUILDX, "apk": APK},
+    ),
     StandIn("docker:28.3-dind", 'FROM debian:bookworm-slim\nCMD ["sleep", "infinity"]\n'),
     StandIn("firecow/gitlab-ci-local-util:latest", "FROM debian:bookworm-slim\n"),
-    StandIn("sumina46/wait-for-it:latest",
-            "FROM debian:bookworm-slim\nCOPY --chmod=755 wait-for-it /usr/local/bin/wait-for-it\n"
-            'ENTRYPOINT ["/usr/local/bin/wait-for-it"]\n', {"wait-for-it": WAIT_FOR_IT}),
+    StandIn(
+        "sumina46/wait-for-it:latest",
+        "FROM debian:bookworm-slim\nCOPY --chmod=755 wait-for-it /usr/local/bin/wait-for-it\n"
+        'ENTRYPOINT ["/usr/local/bin/wait-for-it"]\n',
+        {"wait-for-it": WAIT_FOR_IT},
+    ),
 )
 
 
@@ -201,9 +210,13 @@ def missing() -> str:
 
 
 def _inspect(name: str) -> str:
-    done = subprocess.run([DOCKER, "image", "inspect", "--format",
-                           f'{{{{index .Config.Labels "{DIGEST}"}}}}', name],
-                          capture_output=True, text=True, check=False, timeout=30)
+    done = subprocess.run(
+        [DOCKER, "image", "inspect", "--format", f'{{{{index .Config.Labels "{DIGEST}"}}}}', name],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -223,12 +236,27 @@ def ensure() -> list[str]:
                 else:
                     (context / key).write_text(value)
             done = subprocess.run(
-                [DOCKER, "build", "-q", "--label", LABEL,
-                 "--label", f"{DIGEST}={digest}", "-t", image.name, str(context)],
-                capture_output=True, text=True, check=False, timeout=600,
+                [
+                    DOCKER,
+                    "build",
+                    "-q",
+                    "--label",
+                    LABEL,
+                    "--label",
+                    f"{DIGEST}={digest}",
+                    "-t",
+                    image.name,
+                    str(context),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
                 env={**os.environ, "DOCKER_BUILDKIT": "1"},
             )
         if done.returncode != 0:
-            raise AssertionError(f"building the stand-in {image.name} failed: {done.stderr[-2000:]}")
+            raise AssertionError(
+                f"building the stand-in {image.name} failed: {done.stderr[-2000:]}"
+            )
         built.append(image.name)
     return built
