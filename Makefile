@@ -74,7 +74,7 @@ pipeline: install
 
 # Runs the pipeline suite and keeps its figures (the two build times).
 bench-pipeline: install
-	$(BIN)/python benchmarks/pipeline_figures.py
+	$(BIN)/python benchmarks/e2e_figures.py --suite pipeline
 
 bench: install
 	$(BIN)/python -m pip install --quiet --group bench

@@ -9,10 +9,12 @@ engine or tool fails (see conftest).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.pipeline import project as pipe
-from tests.pipeline.conftest import Runner
+from tests.pipeline.conftest import Runner, figure
+from tests.pipeline.runner import Run
 
 CHECKS = ("test", "hadolint", "shellcheck")
 
@@ -46,3 +48,59 @@ def test_a_broken_test_fails_the_pipeline(ci: Runner, project: Path) -> None:
     assert run.returncode != 0, run.shown()
     assert run.outcome("test") == "FAIL", run.shown()
     assert "test_a_change_broke_this" in run.output, run.shown()
+
+
+def _steps(run: Run) -> dict[str, bool]:
+    """BuildKit's steps in the build job's log (plain progress): instruction -> was CACHED."""
+    names: dict[str, str] = {}
+    cached: dict[str, bool] = {}
+    for line in run.job_log("build").splitlines():
+        found = re.search(r"build > #(\d+) (\[.*)$", line)
+        if found:
+            names.setdefault(found.group(1), found.group(2))
+            cached.setdefault(found.group(1), False)
+        found = re.search(r"build > #(\d+) CACHED$", line)
+        if found:
+            cached[found.group(1)] = True
+    return {names[n]: cached[n] for n in names}
+
+
+def _dependency_steps(steps: dict[str, bool]) -> dict[str, bool]:
+    return {name: hit for name, hit in steps.items() if "pip install" in name or "apt-get" in name}
+
+
+def test_build_pushes_the_commit_and_reuses_the_dependency_layers(
+    ci: Runner, project: Path
+) -> None:
+    first = ci.run_build(project, "build")
+    assert first.returncode == 0 and first.outcome("build") == "PASS", first.shown()
+    sha = pipe.git(project, "rev-parse", "HEAD")[:8]
+    assert sha in ci.registry.tags(pipe.REPOSITORY), first.shown()
+    # What the buildx stand-in ran in place of `docker buildx build --push`.
+    assert "buildx stand-in: /usr/local/libexec/docker-legacy/docker build" in first.output
+    assert f"buildx stand-in: /usr/local/libexec/docker-legacy/docker push {ci.image}:{sha}" in (
+        first.output
+    ), first.shown()
+    # The engine's build cache outlives a run: say whether the first build found it warm.
+    warm = any(_dependency_steps(_steps(first)).values())
+    figure("build job, first pipeline",
+           f"{first.seconds:.0f} s ({'dependency layers already cached' if warm else 'cold'})")  # fmt: skip
+
+    # A one-line code change: the next pipeline's image, from the cached dependency layers.
+    change = pipe.commit(project, "a one-line change", _one_line_change)
+    second = ci.run_build(project, "build")
+    assert second.returncode == 0 and second.outcome("build") == "PASS", second.shown()
+    assert change in ci.registry.tags(pipe.REPOSITORY), second.shown()
+    steps = _steps(second)
+    dependencies = _dependency_steps(steps)
+    assert dependencies and all(dependencies.values()), (dependencies, second.shown())
+    copies = [hit for name, hit in steps.items() if "COPY . " in name]
+    assert copies and not any(copies), (steps, second.shown())
+    figure(
+        "build job after a one-line change", f"{second.seconds:.0f} s (dependency layers cached)"
+    )
+
+
+def _one_line_change(project: Path) -> None:
+    urls = project / pipe.SLUG / "urls.py"
+    urls.write_text(urls.read_text() + "# a one-line change\n")
