@@ -141,6 +141,12 @@ class Runner:
 
 
 @pytest.fixture(scope="session")
+def secrets_created(engine: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Version 1 of the staging stack's external secrets, the database node labelled."""
+    pipe.create_secrets(tmp_path_factory.mktemp("secrets"))
+
+
+@pytest.fixture(scope="session")
 def ci(registry: Registry, sshd: Sshd) -> Runner:
     return Runner(registry, sshd, (free_port(), free_port()))
 

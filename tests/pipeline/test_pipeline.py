@@ -10,8 +10,10 @@ engine or tool fails (see conftest).
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
+from tests.e2e import harness
 from tests.pipeline import project as pipe
 from tests.pipeline.conftest import Runner, figure
 from tests.pipeline.runner import Run
@@ -103,4 +105,55 @@ def test_build_pushes_the_commit_and_reuses_the_dependency_layers(
 
 def _one_line_change(project: Path) -> None:
     urls = project / pipe.SLUG / "urls.py"
-    urls.write_text(urls.read_text() + "# a one-line change\n")
+    # Unique per run: the engine's build cache outlives the suite, and the same
+    # change as last run's would find its layers cached.
+    urls.write_text(urls.read_text() + f"# a one-line change {uuid.uuid4().hex}\n")
+
+
+def _release(ci: Runner, project: Path) -> str:
+    """The image of HEAD in the registry (the build job run if it is not there yet)."""
+    sha = pipe.git(project, "rev-parse", "HEAD")[:8]
+    if sha not in ci.registry.tags(pipe.REPOSITORY):
+        run = ci.run_build(project, "build")
+        assert run.outcome("build") == "PASS", run.shown()
+    return f"{ci.image}:{sha}"
+
+
+def test_deploy_job_converges_over_ssh(ci: Runner, project: Path, secrets_created: None) -> None:
+    image = _release(ci, project)
+    run = ci.run_deploy(project)
+    assert run.returncode == 0 and run.outcome("deploy:staging") == "PASS", run.shown()
+    figure("deploy job to converged (first deploy)", f"{run.seconds:.0f} s")
+    assert pipe.service_image(pipe.STACK, "app") == image
+    assert pipe.service_image(pipe.STACK, "scheduler") == image
+    # The job reached the swarm over ssh://, through the suite's sshd.
+    assert ci.sshd.logins() > 0
+
+
+def test_a_broken_release_fails_the_deploy_job_and_rolls_back(
+    ci: Runner, project: Path, secrets_created: None
+) -> None:
+    previous = _release(ci, project)
+    if pipe.service_image(pipe.STACK, "app") != previous:  # run alone: deploy the good one first
+        assert ci.run_deploy(project).outcome("deploy:staging") == "PASS"
+    pipe.commit(project, "a broken migration", _broken_migration)
+    try:
+        broken = _release(ci, project)
+        run = ci.run_deploy(project)
+    finally:
+        pipe.git(project, "reset", "-q", "--hard", "HEAD~1")
+    assert run.returncode != 0 and run.outcome("deploy:staging") == "FAIL", run.shown()
+    log = run.job_log("deploy:staging")
+    # swarmkit's report, then its one error line, in the job's log.
+    assert f"rolled back to {previous}" in log, run.shown()
+    assert "this release's migration is broken" in log, run.shown()
+    assert "swarmkit: error: stack " in log, run.shown()
+    assert broken not in pipe.service_image(pipe.STACK, "app")
+    assert pipe.service_image(pipe.STACK, "app") == previous
+    assert pipe.service_image(pipe.STACK, "scheduler") == previous
+    figure("deploy job of a broken release to failed", f"{run.seconds:.0f} s")
+
+
+def _broken_migration(project: Path) -> None:
+    migration = project / "visits" / "migrations" / "0002_pipeline_broken.py"
+    migration.write_text(harness.BROKEN_MIGRATION)
