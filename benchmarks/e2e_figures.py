@@ -1,4 +1,4 @@
-"""Run the end-to-end or the cluster suite and keep its figures in docs/benchmarks.md.
+"""Run the end-to-end, the cluster or the pipeline suite and keep its figures in docs/benchmarks.md.
 
 The end-to-end suite (tests/e2e) measures as it goes: the time from
 ``swarmkit deploy`` to converged, requests sent and failed under load during
@@ -7,7 +7,9 @@ the cron lease's recovery. The cluster suite (tests/cluster, ``--suite
 cluster``) measures the leader election after the leader's engine is killed,
 the time until the stack converges again, the requests failed meanwhile
 through a surviving proxy, deploy times on three nodes, the drain and the
-database node's return. This script runs a suite with
+database node's return. The pipeline suite (tests/pipeline, ``--suite
+pipeline``) measures the build job of a first pipeline and of the next one
+after a one-line change. This script runs a suite with
 ``SWARMKIT_E2E_FIGURES`` (``SWARMKIT_CLUSTER_FIGURES``) naming a file, where
 the suite writes them as JSON, then replaces the block between the markers
 in docs/benchmarks.md. Needs what ``make e2e`` (``make cluster``) needs.
@@ -54,7 +56,7 @@ def render(figures: dict[str, str], suite: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=("e2e", "cluster"), default="e2e")
+    parser.add_argument("--suite", choices=("e2e", "cluster", "pipeline"), default="e2e")
     parser.add_argument("--no-write", action="store_true", help="print, do not edit the docs")
     options = parser.parse_args()
     block = render(run_suite(options.suite), options.suite)

@@ -278,6 +278,34 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     gc.set_defaults(run=_cmd_gc)
 
 
+# -- swarmkit rm (review apps' stop job) ----------------------------------------------------
+
+
+def _cmd_rm(args: argparse.Namespace) -> int:
+    from swarmkit.session import engine_session
+
+    with engine_session() as client:
+        from swarmkit.deploy import remove_stack
+
+        removal = remove_stack(client, args.stack, volumes=args.volumes, timeout=args.timeout)
+    for kind in ("services", "configs", "secrets", "volumes"):
+        for name in getattr(removal, kind):
+            sys.stdout.write(f"removed {kind[:-1]} {name}\n")
+    return EXIT_OK
+
+
+def _add_rm_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    rm = commands.add_parser(
+        "rm", help="remove a stack, wait for its tasks, then its configs and secrets (and volumes)"
+    )
+    rm.add_argument("stack", metavar="STACK")
+    rm.add_argument("--volumes", action="store_true", help="also remove the stack's volumes")
+    rm.add_argument(
+        "--timeout", type=_duration, default=120.0, metavar="DURATION", help="default 2m"
+    )
+    rm.set_defaults(run=_cmd_rm)
+
+
 # --- swarmkit top (issue 14): one self-contained block ------------------------
 
 
@@ -529,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lint.set_defaults(run=_cmd_lint)
     _add_deploy_commands(commands)
+    _add_rm_command(commands)
     _add_top_command(commands)
     _add_secret_commands(commands)
     _describe_commands(parser)

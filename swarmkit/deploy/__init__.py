@@ -32,6 +32,7 @@ from swarmkit.deploy.models import (
     EngineTask,
     UpdateStatus,
 )
+from swarmkit.deploy.remove import StackRemoval, remove_stack
 from swarmkit.deploy.rollback import (
     RolledBack,
     finish_rollback,
@@ -65,6 +66,7 @@ __all__ = [
     "RolledBack",
     "ServiceStatus",
     "ServiceUsage",
+    "StackRemoval",
     "TaskUsage",
     "UpdateStatus",
     "cli_docker_host",
@@ -81,6 +83,7 @@ __all__ = [
     "gc_stack",
     "memory_bytes",
     "node_engines",
+    "remove_stack",
     "render_for_deploy",
     "rollback_companions",
     "rollback_stack",

@@ -45,7 +45,7 @@ def bake_project(root: Path, answers: Mapping[str, str]) -> Path:
         tools = tools_venv(python_for("3.12"), "3.12")
         env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
         check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))
-    cron = project / harness.SLUG / "cron.py"
+    cron = project / project.name / "cron.py"  # the project directory is named by its slug
     cron.write_text(cron.read_text() + harness.CRON_JOB)
     return project
 

@@ -25,6 +25,11 @@
 # `--rollback-timeout 5m` (how long to wait for Swarm's rollback after a
 # failed update; default 10m), or `--no-wait`.
 #
+# DEPLOY_STACK_FILES (optional, space-separated paths from the project root):
+# more stack files merged over the environment's, linted and deployed with
+# them, e.g. a site's own overrides kept out of the shared files (a CI/CD
+# variable reaches the deploy job unchanged).
+#
 # Needs swarmkit with its deploy extra (pip install --no-deps --require-hashes
 # -r requirements/deploy.txt, as the deploy job does), DOCKER_HOST naming a manager
 # of that environment's swarm (ssh://user@manager; swarmkit reads DOCKER_HOST,
@@ -66,9 +71,19 @@ if [ -n "${CRON_API_KEY_FALLBACKS_VERSION:-}" ] \
 fi
 {%- endif %}
 
-swarmkit lint -c deploy/stack.yml -c "deploy/stack.$env.yml" \
-    ${fallbacks:+-c "$fallbacks"} {% if cookiecutter.use_cron == 'y' %}${cron_fallbacks:+-c "$cron_fallbacks"} {% endif %}--env-file "$env_file"
+# The stack files, as words: DEPLOY_STACK_FILES is space-separated, so no
+# path has a space in it.
+files="-c deploy/stack.yml -c deploy/stack.$env.yml${fallbacks:+ -c $fallbacks}"
+{%- if cookiecutter.use_cron == 'y' %}
+files="$files${cron_fallbacks:+ -c $cron_fallbacks}"
+{%- endif %}
+for file in ${DEPLOY_STACK_FILES:-}; do
+    [ -f "$file" ] || { echo "DEPLOY_STACK_FILES: $file is not a file" >&2; exit 2; }
+    files="$files -c $file"
+done
 
-exec swarmkit deploy -c deploy/stack.yml -c "deploy/stack.$env.yml" \
-    ${fallbacks:+-c "$fallbacks"} {% if cookiecutter.use_cron == 'y' %}${cron_fallbacks:+-c "$cron_fallbacks"} {% endif %}--env-file "$env_file" \
-    "$@" --name "$stack" --prune
+# shellcheck disable=SC2086 # $files is split into words on purpose
+swarmkit lint $files --env-file "$env_file"
+
+# shellcheck disable=SC2086
+exec swarmkit deploy $files --env-file "$env_file" "$@" --name "$stack" --prune

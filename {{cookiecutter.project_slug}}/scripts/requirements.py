@@ -55,7 +55,9 @@ COMPILE_OPTIONS = (
 # --find-links in a requirements file against that file's directory.
 WHEELS = "wheels"
 FIND_LINKS = f"--find-links {WHEELS}"
-FIND_LINKS_NOTE = "# The wheels in requirements/wheels/ (see its README.md), checked by their hashes.\n"
+FIND_LINKS_NOTE = (
+    "# The wheels in requirements/wheels/ (see its README.md), checked by their hashes.\n"
+)
 REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*==\s*[^\s;]+")
 
 
