@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test e2e cluster bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock clean
+.PHONY: install demo test e2e cluster bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock dist clean
 
 install: $(STAMP)
 
@@ -85,5 +85,11 @@ bench-cluster: install
 template-lock: install
 	$(BIN)/python scripts/lock_template.py
 
+# The sdist and wheel in dist/, built twice and compared byte for byte, the
+# wheel checked against the one the template ships and its locks pin, then
+# `twine check` (what the release workflow runs before it publishes).
+dist: install
+	$(BIN)/python scripts/dist.py --outdir dist
+
 clean:
-	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(NEWEST_VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -196,9 +196,12 @@ def prepare_project(work: Path) -> tuple[Path, Path]:
         if python is None:
             raise SystemExit("no Python 3.12 to re-lock the project with")
         venv = helpers.tools_venv(python, "3.12")
+        helpers.ship_wheel(project, wheel)
         env = helpers.venv_env(venv, PIP_FIND_LINKS=helpers.find_links(wheel.parent))
         helpers.check(
-            helpers.requirements_script(project, str(venv / "bin" / "python"), "lock", env)
+            helpers.requirements_script(
+                project, str(venv / "bin" / "python"), "lock", env, *helpers.RELOCK
+            )
         )
     return project, wheel
 

@@ -15,9 +15,15 @@ project's own ``scripts/requirements.py lock`` and copies production.txt,
 deploy.txt (the deploy job's: swarmkit and the docker SDK), test.txt,
 local.txt and inputs.sha256 back.
 
-Until swarm-django is on PyPI, its wheel is built from this checkout into a
-temporary find-links directory (PIP_FIND_LINKS), so the locks pin it with
-the hash of that wheel: re-run this script whenever swarmkit/ changes.
+Until swarm-django is on PyPI, the template ships its wheel: this script
+builds it from this checkout (hatchling builds it byte for byte the same
+each time, as `make dist` does), puts it in each baked project's
+requirements/wheels/ (the project's lock step then writes `--find-links
+wheels` into the locks) and finally into the template's
+requirements/wheels/, replacing the older one. So the locks pin the hash of
+the very wheel a generated project carries: re-run this script whenever
+swarmkit/, the README or the packaging changes (tests/template/test_locks.py
+fails until then).
 
 The locks are resolved on Python 3.12 (they install on 3.12 and 3.13), in
 the virtualenv ``.venv-lock`` (created with --python when missing; it holds
@@ -41,6 +47,7 @@ VARIANTS = ("django5.2-noredis", "django5.2-redis", "django6.1-noredis", "django
 FILES = ("production.txt", "deploy.txt", "test.txt", "local.txt", "inputs.sha256")
 LOCK_PYTHON = (3, 12)
 TOOLS = ("pip-tools", "cookiecutter")
+WHEELS = TEMPLATE / "requirements" / "wheels"
 
 BAKE = """
 import json, sys
@@ -97,7 +104,16 @@ def build_wheel(python, wheels):
     return built[0]
 
 
-def lock_variant(python, variant, work, wheels, upgrade):
+def ship_wheel(wheel, wheels):
+    """``wheel`` alone in the folder ``wheels``: older swarm-django wheels go."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    for old in wheels.glob("swarm_django-*.whl"):
+        if old.name != wheel.name:
+            old.unlink()
+    shutil.copyfile(wheel, wheels / wheel.name)
+
+
+def lock_variant(python, variant, work, wheel, upgrade):
     django_version = variant.split("-")[0].removeprefix("django")
     context = {"django_version": django_version, "use_redis": "y" if "-redis" in variant else "n"}
     out = work / variant
@@ -114,8 +130,8 @@ def lock_variant(python, variant, work, wheels, upgrade):
             if (current / name).is_file():
                 shutil.copy2(current / name, requirements / name)
     shutil.rmtree(requirements / "_locks")
+    ship_wheel(wheel, requirements / "wheels")
     env = lock_env()
-    env["PIP_FIND_LINKS"] = str(wheels)
     # swarm-django keeps its version while its wheel changes: pip-compile would
     # keep the recorded hash of an unchanged pin, so that one is always upgraded.
     extra = ["--upgrade"] if upgrade else ["--upgrade-package", "swarm-django"]
@@ -147,7 +163,9 @@ def main(argv=None):
         wheel = build_wheel(python, wheels)
         print(f"lock_template: pinning {wheel.name}", file=sys.stderr)
         for variant in args.variants or VARIANTS:
-            lock_variant(python, variant, work, wheels, args.upgrade)
+            lock_variant(python, variant, work, wheel, args.upgrade)
+        ship_wheel(wheel, WHEELS)
+        print(f"lock_template: wrote {(WHEELS / wheel.name).relative_to(REPO)}", file=sys.stderr)
     return 0
 
 

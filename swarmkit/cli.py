@@ -2,7 +2,8 @@
 
 Each command parses its arguments, calls one library function and maps the
 result to an exit code: 0 ok, 1 failed (lint errors, a deploy that did not
-converge), 2 bad input or environment. Errors are one line on stderr. The
+converge), 2 bad input or environment, 3 a rollback that did not bring the
+previous release back (the stack runs a mix). Errors are one line on stderr. The
 deploy commands run in a :func:`~swarmkit.session.engine_session`, which
 owns the engine connection; they load the docker SDK inside it, while ssh
 logs in.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from swarmkit._version import __version__
 
@@ -25,6 +26,9 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: A rollback (Swarm's after a failed deploy, or swarmkit rollback's) paused,
+#: cannot pull the previous image or timed out: neither release runs in full.
+EXIT_MIXED = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,10 +70,11 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     from swarmkit.stack import lint_stack, load_stack
-    from swarmkit.stack.lint import format_json, format_text, has_errors
+    from swarmkit.stack.lint import format_gitlab, format_json, format_text, has_errors
 
     findings = lint_stack(load_stack(*args.files, env_file=args.env_file))
-    sys.stdout.write(format_json(findings) if args.format == "json" else format_text(findings))
+    formats = {"text": format_text, "json": format_json, "gitlab": format_gitlab}
+    sys.stdout.write(formats[args.format](findings))
     return EXIT_FAILED if has_errors(findings) else EXIT_OK
 
 
@@ -102,6 +107,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             resolve_image=args.resolve_image,
             wait=not args.no_wait,
             timeout=args.timeout,
+            rollback_timeout=args.rollback_timeout,
             progress=progress,
         )
     if not args.quiet:
@@ -196,6 +202,13 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     deploy.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
     )
+    deploy.add_argument(
+        "--rollback-timeout",
+        type=_duration,
+        default=600.0,
+        metavar="DURATION",
+        help="after a failed update, how long to wait for Swarm's rollback; default 10m",
+    )
     deploy.add_argument("--no-wait", action="store_true", help="return once deployed")
     deploy.add_argument("--prune", action="store_true", help="remove services not in the files")
     deploy.add_argument("--resolve-image", choices=("always", "changed", "never"), default="always")
@@ -245,6 +258,199 @@ def _add_deploy_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     gc.set_defaults(run=_cmd_gc)
 
 
+# --- swarmkit top (issue 14): one self-contained block ------------------------
+
+
+def _node_host(text: str) -> tuple[str, str]:
+    """``NODE=URL`` of ``--node-host``."""
+    node, sep, url = text.partition("=")
+    if not sep or not node or not url.startswith(("tcp://", "unix://", "ssh://")):
+        raise argparse.ArgumentTypeError(
+            f"not NODE=URL: {text!r} (URL: tcp://HOST:PORT, unix:///PATH or ssh://USER@HOST)"
+        )
+    return node, url
+
+
+def _cmd_top(args: argparse.Namespace) -> int:
+    from swarmkit.session import engine_session
+
+    with engine_session() as client:
+        from swarmkit.deploy.top import node_engines, stack_top, watch_top
+        from swarmkit.deploy.usage import format_top, top_json
+
+        def show(rows: list[Any], clear: bool) -> None:
+            if args.format == "json":
+                # --watch: one JSON document per line, for a pipe.
+                text = top_json(rows, indent=None if args.watch else 2)
+            else:
+                text = format_top(rows)
+            if clear:
+                text = "\x1b[H\x1b[2J" + text  # cursor home, clear: a redraw
+            elif args.watch and args.format != "json":
+                text += "\n"
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        with node_engines(client, dict(args.node_host or ())) as engines:
+            if not args.watch:
+                show(stack_top(client, args.stack, engines), clear=False)
+                return EXIT_OK
+            redraw = sys.stdout.isatty() and args.format != "json"
+            try:
+                for rows in watch_top(client, args.stack, engines, interval=args.interval):
+                    show(rows, clear=redraw)
+            except KeyboardInterrupt:  # the way to stop watching: not a failure
+                return EXIT_OK
+    return EXIT_OK  # pragma: no cover - watch_top never ends
+
+
+def _add_top_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    top = commands.add_parser(
+        "top", help="CPU and memory per task and service of a stack, against limits"
+    )
+    top.add_argument("stack", metavar="STACK")
+    top.add_argument("--format", choices=("text", "json"), default="text")
+    top.add_argument("-w", "--watch", action="store_true", help="redraw until Ctrl-C")
+    top.add_argument(
+        "-n",
+        "--interval",
+        type=_duration,
+        default=2.0,
+        metavar="DURATION",
+        help="between redraws with --watch (default 2s; a measurement takes about 1s)",
+    )
+    top.add_argument(
+        "--node-host",
+        type=_node_host,
+        action="append",
+        metavar="NODE=URL",
+        help="the engine of another node (hostname or id), to measure its tasks too; repeat",
+    )
+    top.set_defaults(run=_cmd_top)
+
+
+# --- end of swarmkit top ------------------------------------------------------
+
+
+# -- swarmkit secret (versioned external secrets) ----------------------------------------
+
+
+def _secret_value(args: argparse.Namespace, key: str) -> bytes:
+    from swarmkit.deploy.secrets import generate_value
+    from swarmkit.files import MAX_SECRET_FILE, read_bounded, read_stream_bounded
+
+    files = dict(item.partition("=")[::2] for item in args.file or () if "=" in item)
+    plain = [item for item in args.file or () if "=" not in item]
+    if key in files:
+        return read_bounded(files[key], MAX_SECRET_FILE, what="secret file")
+    if plain:
+        return read_bounded(plain[0], MAX_SECRET_FILE, what="secret file")
+    if args.generate:
+        return generate_value(args.generate)
+    return read_stream_bounded(sys.stdin.buffer, MAX_SECRET_FILE, what="secret", name="<stdin>")
+
+
+def _cmd_secret_create(args: argparse.Namespace) -> int:
+    from swarmkit.session import engine_session
+
+    value = _secret_value(args, args.name)
+    labels = dict(item.partition("=")[::2] for item in args.label or ())
+    with engine_session() as client:
+        from swarmkit.deploy.secrets import create_secret, next_version, secret_base
+
+        base = secret_base(client, args.stack, args.name, args.prefix)
+        version = args.version or next_version(client, base)
+        create_secret(client, f"{base}_v{version}", value, labels=labels)
+    sys.stdout.write(f"{base}_v{version}\n")
+    return EXIT_OK
+
+
+def _cmd_secret_ls(args: argparse.Namespace) -> int:
+    import json
+
+    from swarmkit.session import engine_session
+
+    with engine_session() as client:
+        from swarmkit.deploy.secrets import format_secrets, stack_secrets
+
+        versions = stack_secrets(client, args.stack)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([v.as_json() for v in versions], indent=1) + "\n")
+    else:
+        sys.stdout.write(format_secrets(versions))
+    return EXIT_OK
+
+
+def _cmd_secret_rotate(args: argparse.Namespace) -> int:
+    from swarmkit.session import engine_session
+
+    def say(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    with engine_session() as client:
+        from swarmkit.deploy.rotate import rotate_secret
+
+        done = rotate_secret(
+            client, args.files, args.name, args.secret, lambda key: _secret_value(args, key),
+            env_file=args.env_file, keep_old=args.keep_old, previous=args.previous,
+            timeout=args.timeout, progress=say,
+        )  # fmt: skip
+    for name in done.kept:
+        say(f"kept secret {name}" + ("" if args.keep_old else " (a service still uses it)"))
+    say(f"rotated {args.secret}: v{done.old_version} -> v{done.new_version}")
+    return EXIT_OK
+
+
+def _add_value_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file", action="append", metavar="[KEY=]PATH",
+        help="read the value from PATH (KEY=PATH for one secret of a group); default stdin",
+    )  # fmt: skip
+    parser.add_argument(
+        "--generate", metavar="SPEC", help="a random value: hex:32, base64:48 or password"
+    )
+
+
+def _add_secret_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    secret = commands.add_parser("secret", help="versioned external secrets: create, ls, rotate")
+    sub = secret.add_subparsers(dest="secret_command", required=True, metavar="COMMAND")
+
+    create = sub.add_parser("create", help="create the next version <prefix>_<NAME>_v<N>")
+    create.add_argument("stack", metavar="STACK")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--prefix", help="default: what the stack uses, or STACK minus _<env>")
+    create.add_argument("--version", type=int, metavar="N", help="default: the next free one")
+    create.add_argument("--label", action="append", metavar="KEY=VALUE")
+    _add_value_options(create)
+    create.set_defaults(run=_cmd_secret_create)
+
+    ls = sub.add_parser("ls", help="each secret's versions, who uses them, their age")
+    ls.add_argument("stack", metavar="STACK")
+    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.set_defaults(run=_cmd_secret_ls)
+
+    rotate = sub.add_parser(
+        "rotate", help="create v<N+1>, raise its variable in the env file, deploy, remove v<N>"
+    )
+    rotate.add_argument("-c", "--compose-file", dest="files", action="append", required=True,
+                        metavar="FILE", help="stack file; repeat for overlays")  # fmt: skip
+    rotate.add_argument("--env-file", required=True, metavar="FILE",
+                        help="holds the version variable; rewritten atomically")  # fmt: skip
+    rotate.add_argument("--name", required=True, metavar="STACK", help="the stack's name")
+    rotate.add_argument("--keep-old", action="store_true", help="do not remove version N")
+    rotate.add_argument(
+        "--previous", metavar="VARIABLE",
+        help="also set VARIABLE to N: a secret named with it keeps the old value mounted "
+        "(SECRET_KEY_FALLBACKS_VERSION)",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--timeout", type=_duration, default=600.0, metavar="DURATION", help="default 10m"
+    )
+    _add_value_options(rotate)
+    rotate.add_argument("secret", metavar="NAME", help="the secret's key in the stack files")
+    rotate.set_defaults(run=_cmd_secret_rotate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``swarmkit`` command."""
     parser = _Parser(prog="swarmkit", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -270,9 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check a stack against Swarm practices")
     _add_stack_files(lint)
-    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument("--format", choices=("text", "json", "gitlab"), default="text")
     lint.set_defaults(run=_cmd_lint)
     _add_deploy_commands(commands)
+    _add_top_command(commands)
+    _add_secret_commands(commands)
     return parser
 
 
@@ -304,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from swarmkit.exceptions import DeployFailedError, SwarmkitError
+    from swarmkit.exceptions import DeployFailedError, RollbackFailedError, SwarmkitError
 
     try:
         code: int = args.run(args)
@@ -312,7 +520,7 @@ def _run(args: argparse.Namespace) -> int:
         for failure in exc.failures:
             sys.stderr.write(failure.rstrip("\n") + "\n")
         sys.stderr.write(f"swarmkit: error: {exc}\n")
-        return EXIT_FAILED
+        return EXIT_MIXED if isinstance(exc, RollbackFailedError) else EXIT_FAILED
     except SwarmkitError as exc:  # MissingExtraError too: a missing extra is the environment
         sys.stderr.write(f"swarmkit: error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -31,12 +31,15 @@
         ├── DockerCLIError         the docker CLI refused (``.command``,
         │                          ``.exit_code``, ``.stderr``)
         └── DeployFailedError      the stack did not converge: rolled back, paused,
-                                   an image the nodes cannot pull, or timed out
-                                   (``.failures``); the CLI exits 1
+            │                      an image the nodes cannot pull, or timed out
+            │                      (``.failures``); the CLI exits 1
+            └── RollbackFailedError  a rollback did not bring the previous release
+                                   back (paused, an image it cannot pull, timed
+                                   out): the stack runs a mix; the CLI exits 3
 
 Each error's ``str()`` is one line: ``file:line: key.path: message (hint)``,
 with the parts it knows. The CLI prints exactly that and exits 2
-(1 for :class:`DeployFailedError`).
+(1 for :class:`DeployFailedError`, 3 for :class:`RollbackFailedError`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "EnvFileError",
     "InterpolationError",
     "MissingExtraError",
+    "RollbackFailedError",
     "SlotError",
     "StackError",
     "StackFileError",
@@ -254,3 +258,13 @@ class DeployFailedError(DeployError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.failures = failures
+
+
+class RollbackFailedError(DeployFailedError):
+    """A rollback did not bring the previous release back: the stack runs a mix.
+
+    Swarm's rollback after a failed update (or one ``swarmkit rollback``
+    asked for) paused, its tasks cannot pull the previous image, or it did
+    not finish in time. ``failures`` holds the failing services' reports;
+    the CLI exits 3, not 1, since the previous release is not serving either.
+    """

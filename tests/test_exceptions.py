@@ -25,6 +25,7 @@ CRON_AND_DEPLOY = [
     "SlotError",
     "DeployError",
     "DeployFailedError",
+    "RollbackFailedError",
     "DockerCLIError",
     "EngineError",
     "StackNotFoundError",

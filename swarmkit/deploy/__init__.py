@@ -32,8 +32,23 @@ from swarmkit.deploy.models import (
     EngineTask,
     UpdateStatus,
 )
-from swarmkit.deploy.rollback import rollback_companions, rollback_stack
+from swarmkit.deploy.rollback import (
+    RolledBack,
+    finish_rollback,
+    rollback_companions,
+    rollback_stack,
+)
 from swarmkit.deploy.status import ServiceStatus, format_status, service_status, stack_status
+from swarmkit.deploy.top import NodeEngines, node_engines, stack_top, watch_top
+from swarmkit.deploy.usage import (
+    Resources,
+    ServiceUsage,
+    TaskUsage,
+    cpu_percent,
+    format_top,
+    memory_bytes,
+    top_json,
+)
 from swarmkit.deploy.wait import failure_report, snapshot, wait_for_stack
 from swarmkit.session import engine_session
 
@@ -44,18 +59,28 @@ __all__ = [
     "EngineService",
     "EngineTask",
     "LogLine",
+    "NodeEngines",
     "Removed",
+    "Resources",
+    "RolledBack",
     "ServiceStatus",
+    "ServiceUsage",
+    "TaskUsage",
     "UpdateStatus",
     "cli_docker_host",
     "connect",
+    "cpu_percent",
     "deploy_stack",
     "engine_session",
     "failure_report",
+    "finish_rollback",
     "follow_logs",
     "format_line",
     "format_status",
+    "format_top",
     "gc_stack",
+    "memory_bytes",
+    "node_engines",
     "render_for_deploy",
     "rollback_companions",
     "rollback_stack",
@@ -66,5 +91,8 @@ __all__ = [
     "stack_logs",
     "stack_services",
     "stack_status",
+    "stack_top",
+    "top_json",
     "wait_for_stack",
+    "watch_top",
 ]

@@ -14,10 +14,10 @@ import docker
 
 from swarmkit.deploy.docker_cli import docker_cli_path, run_docker
 from swarmkit.deploy.engine import cli_docker_host
-from swarmkit.deploy.rollback import rollback_companions
+from swarmkit.deploy.rollback import finish_rollback
 from swarmkit.deploy.status import ServiceStatus
 from swarmkit.deploy.wait import snapshot, wait_for_stack
-from swarmkit.exceptions import DeployError, DeployFailedError
+from swarmkit.exceptions import DeployError, DeployFailedError, RollbackFailedError
 
 __all__ = ["deploy_stack", "render_for_deploy"]
 
@@ -41,19 +41,25 @@ def deploy_stack(
     resolve_image: str = "always",
     wait: bool = True,
     timeout: float = 600,
+    rollback_timeout: float = 600,
     poll: float = 1.0,
     progress: Callable[[list[ServiceStatus]], None] | None = None,
     docker_cli: str | None = None,
 ) -> list[ServiceStatus]:
     """Render, deploy and (unless ``wait`` is false) wait until converged.
 
-    Raises :class:`DeployFailedError` when Swarm rolls back or pauses an
-    update, or ``timeout`` passes; after a rollback by Swarm the other
-    services this deploy changed are rolled back too (see
-    :func:`~swarmkit.deploy.rollback.rollback_companions`), so the whole
-    release goes; :class:`~swarmkit.exceptions.DockerCLIError` when the
-    docker CLI refuses the stack. Returns the final status of each service (empty
-    without waiting).
+    Raises :class:`DeployFailedError` when Swarm pauses an update, when
+    ``timeout`` passes, or once Swarm's rollback of a failed update has
+    brought the previous release back; the other services this deploy
+    changed are rolled back with it (see
+    :func:`~swarmkit.deploy.rollback.finish_rollback`), so the whole
+    release goes, and the message says ``rolled back to <image>``.
+    :class:`~swarmkit.exceptions.RollbackFailedError` (a
+    :class:`DeployFailedError`) when that rollback pauses, cannot pull the
+    previous image or does not finish within ``rollback_timeout``: the stack
+    runs a mix of both releases. :class:`~swarmkit.exceptions.DockerCLIError`
+    when the docker CLI refuses the stack. Returns the final status of each
+    service (empty without waiting).
     """
     if resolve_image not in RESOLVE_IMAGE:
         raise DeployError(f"--resolve-image must be one of {', '.join(RESOLVE_IMAGE)}")
@@ -79,20 +85,25 @@ def deploy_stack(
         return wait_for_stack(client, stack, before, timeout=timeout, poll=poll, progress=progress)
     except DeployFailedError as failed:
         try:
-            companions = rollback_companions(
-                client, stack, before, timeout=timeout, poll=poll, docker_cli=cli
+            done = finish_rollback(
+                client,
+                stack,
+                before,
+                timeout=rollback_timeout,
+                poll=poll,
+                progress=progress,
+                docker_cli=cli,
             )
-        except DeployError as exc:
-            raise DeployFailedError(
-                f"{failed.message}; rolling back the rest of the release failed too: {exc}",
-                failures=failed.failures,
-                hint=failed.hint,
+        except RollbackFailedError as exc:
+            # A service's rollback report holds its update's failed tasks
+            # too (newest first): one report per service.
+            again = {report.split(":", 1)[0] for report in exc.failures}
+            first = tuple(r for r in failed.failures if r.split(":", 1)[0] not in again)
+            raise RollbackFailedError(
+                f"{failed.message}; {exc.message}", failures=first + exc.failures, hint=exc.hint
             ) from failed
-        if not companions:
+        if done is None:
             raise
-        names = ", ".join(companions)
         raise DeployFailedError(
-            f"{failed.message}; rolled back with it: {names}",
-            failures=failed.failures,
-            hint=failed.hint,
+            f"{failed.message}; {done.describe()}", failures=failed.failures, hint=failed.hint
         ) from failed

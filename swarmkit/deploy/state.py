@@ -24,6 +24,7 @@ __all__ = [
     "outcome",
     "pull_failures",
     "rollback_targets",
+    "rolled_back_since",
     "settled",
     "task_is_healthy",
 ]
@@ -110,6 +111,21 @@ def rollback_targets(services: Sequence[EngineService]) -> list[EngineService]:
     return [s for s in services if s.rollback_changes_tasks and not s.update.is_rollback]
 
 
+def rolled_back_since(
+    services: Sequence[EngineService], before: Mapping[str, Before]
+) -> list[EngineService]:
+    """The services whose rollback (started, paused or completed) is new since ``before``.
+
+    After a deploy, those are the ones Swarm rolled back for its failure
+    action (a service the deploy created has no previous spec to go to).
+    """
+    return [
+        s
+        for s in services
+        if s.name in before and s.update.is_rollback and s.update_since(before[s.name])
+    ]
+
+
 def companions_to_roll_back(
     services: Sequence[EngineService], before: Mapping[str, Before]
 ) -> list[EngineService]:
@@ -119,11 +135,7 @@ def companions_to_roll_back(
     other service the deploy changed (new version, and a previous spec whose
     tasks differ) that Swarm did not roll back itself.
     """
-    rolled_back = {
-        s.name
-        for s in services
-        if s.name in before and s.update.is_rollback and s.update_since(before[s.name])
-    }
+    rolled_back = {s.name for s in rolled_back_since(services, before)}
     if not rolled_back:
         return []
     return [

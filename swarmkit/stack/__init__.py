@@ -24,6 +24,7 @@ from swarmkit.stack.deployment import (
 from swarmkit.stack.lint import (
     LintFinding,
     Severity,
+    format_gitlab,
     format_json,
     format_text,
     has_errors,
@@ -109,6 +110,7 @@ __all__ = [
     "VolumeSecret",
     "VolumeTmpfsOptions",
     "build_environ",
+    "format_gitlab",
     "format_json",
     "format_text",
     "has_errors",

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from swarmkit.exceptions import EnvFileError
 from swarmkit.files import MAX_ENV_FILE, read_bounded
 
-__all__ = ["kv_list_to_mapping", "parse_env_file", "read_env_file"]
+__all__ = ["env_file_lines", "kv_list_to_mapping", "parse_env_file", "read_env_file"]
 
 # bufio.Scanner's default limit: a line (with any "\r") and its "\n" must fit
 # in 64 KiB.
@@ -62,10 +62,30 @@ def parse_env_file(
     Raises :class:`~swarmkit.exceptions.EnvFileError` when the file cannot be
     read or a line is invalid.
     """
+    return [entry for _, entry in _numbered_entries(path, lookup)]
+
+
+def env_file_lines(path: str | os.PathLike[str]) -> dict[str, int]:
+    """The line each variable of the env file at ``path`` is last set on: name -> line.
+
+    Bare ``NAME`` lines count, whatever the environment holds; lint findings
+    about a variable read from an ``env_file`` point there. Raises
+    :class:`~swarmkit.exceptions.EnvFileError` as :func:`parse_env_file` does.
+    """
+    return {
+        entry.partition("=")[0]: number
+        for number, entry in _numbered_entries(path, lambda name: "")
+    }
+
+
+def _numbered_entries(
+    path: str | os.PathLike[str], lookup: Callable[[str], str | None]
+) -> list[tuple[int, str]]:
+    """:func:`parse_env_file`'s entries, each with the number of its line."""
     file = os.fspath(path)
     data = read_bounded(file, MAX_ENV_FILE, what="env file", error=EnvFileError)
 
-    entries: list[str] = []
+    entries: list[tuple[int, str]] = []
     for number, raw in enumerate(_split_lines(data), start=1):
         if len(raw) > _MAX_LINE:
             # The CLI stops reading here, after the lines above were accepted.
@@ -109,11 +129,11 @@ def parse_env_file(
                 "the variable name contains whitespace", file=file, line=number, hint=hint
             )
         if equals:
-            entries.append(line)
+            entries.append((number, line))
             continue
         value = lookup(name)
         if value is not None:
-            entries.append(f"{name}={value}")
+            entries.append((number, f"{name}={value}"))
     return entries
 
 

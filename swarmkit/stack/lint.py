@@ -6,9 +6,13 @@
     print(format_text(findings), end="")
     sys.exit(1 if has_errors(findings) else 0)
 
+:func:`format_json` prints the findings as JSON, :func:`format_gitlab` as a
+GitLab Code Quality report.
+
 Every rule has a code (``SK101``), a fixed severity and a one-line fix,
 declared beside its check (:mod:`swarmkit.stack.lint_rules`,
-:mod:`swarmkit.stack.lint_hardening`, and SK000 here), all listed in
+:mod:`swarmkit.stack.lint_hardening`, :mod:`swarmkit.stack.lint_security`,
+and SK000 here), all listed in
 :data:`RULES` and in ``docs/lint.md``. A service silences rules for itself
 with ``x-swarmkit: {lint-ignore: [SK101]}``; the same key at the top level of
 the file silences them for the whole stack. A finding of a loaded stack
@@ -18,13 +22,15 @@ names the file and line of its key.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from pydantic import ConfigDict
 
-from swarmkit.stack import lint_hardening, lint_rules
+from swarmkit.stack import lint_hardening, lint_rules, lint_security
 from swarmkit.stack.base import StackModel
 from swarmkit.stack.lint_registry import Hit, Loc, Rule, RuleSet, Severity, join_rules
 from swarmkit.stack.model import Stack
@@ -34,6 +40,7 @@ __all__ = [
     "LintFinding",
     "Rule",
     "Severity",
+    "format_gitlab",
     "format_json",
     "format_text",
     "has_errors",
@@ -110,7 +117,9 @@ def _lint_ignore_is_valid(stack: Stack) -> Iterator[Hit]:
 
 #: Every rule by code, in code order. ``SK000`` (a malformed ``lint-ignore``)
 #: cannot itself be silenced.
-RULES: Final[Mapping[str, Rule]] = join_rules(_own, lint_rules.rules, lint_hardening.rules)
+RULES: Final[Mapping[str, Rule]] = join_rules(
+    _own, lint_rules.rules, lint_hardening.rules, lint_security.rules
+)
 
 
 class LintFinding(StackModel):
@@ -216,3 +225,69 @@ def format_text(findings: Iterable[LintFinding]) -> str:
 def format_json(findings: Iterable[LintFinding]) -> str:
     """A JSON list of :meth:`LintFinding.to_dict` objects (keys in a fixed order)."""
     return json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"
+
+
+#: GitLab's severity of each lint severity; only ``error`` fails the lint.
+GITLAB_SEVERITY: Final[Mapping[Severity, str]] = {
+    Severity.ERROR: "major",
+    Severity.WARNING: "minor",
+    Severity.INFO: "info",
+}
+
+
+def _report_path(file: str | None) -> str:
+    # GitLab links location.path to the repository: relative, forward slashes, no "./".
+    if file is None:
+        return "<stack>"
+    if os.path.isabs(file):
+        relative = os.path.relpath(file)
+        if relative != ".." and not relative.startswith(".." + os.sep):
+            file = relative
+    path = file.replace(os.sep, "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def _category(code: str) -> str:
+    if code.startswith("SK3"):
+        return "Security"
+    return "Compatibility" if code.startswith("SK5") else "Bug Risk"
+
+
+def format_gitlab(findings: Iterable[LintFinding]) -> str:
+    """A GitLab Code Quality report: a JSON list of CodeClimate issues.
+
+    Each issue has ``description`` (the text line without its position),
+    ``check_name`` (the code), ``fingerprint``, ``severity`` (error ``major``,
+    warning ``minor``, info ``info``) and ``location.path`` and
+    ``location.lines.begin`` (the finding's file relative to the working
+    directory, and line; ``<stack>`` and 1 for a stack built in Python).
+
+    The fingerprint is a hash of the code, the file and the key path, not of
+    the line or the message: a finding keeps it when lines above it move or a
+    value in it changes, so GitLab shows it as the same issue in the next
+    pipeline. The same finding of two stacks sharing a file (staging and
+    production) has the same fingerprint; GitLab lists it once. Two findings
+    that would share one within a report are told apart by their order.
+    """
+    issues: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for f in findings:
+        path = _report_path(f.file)
+        key = "\0".join((f.code, path, f.key_path))
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            key += f"\0{seen[key]}"
+        issues.append(
+            {
+                "type": "issue",
+                "description": f"{f.code} {f.key_path}: {f.message} (fix: {f.fix})",
+                "check_name": f.code,
+                "categories": [_category(f.code)],
+                "fingerprint": hashlib.sha256(key.encode()).hexdigest()[:32],
+                "severity": GITLAB_SEVERITY[f.severity],
+                "location": {"path": path, "lines": {"begin": f.line or 1}},
+            }
+        )
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"

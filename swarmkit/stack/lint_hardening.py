@@ -1,18 +1,20 @@
-"""The lint rules on security, state and keys Swarm ignores (SK3xx, SK4xx, SK5xx).
+"""The lint rules on security, state and keys Swarm ignores (SK301 to SK304, SK4xx, SK5xx).
 
 Registered with their code, severity, title and fix in :data:`rules` (see
 :mod:`swarmkit.stack.lint_registry`); the rules on images, updates and
-references are in :mod:`swarmkit.stack.lint_rules`.
+references are in :mod:`swarmkit.stack.lint_rules`, those on isolation from
+the node (capabilities, host namespaces, host paths, ignored hardening) in
+:mod:`swarmkit.stack.lint_security`.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterator
 
 from swarmkit.stack.lint_registry import Hit, RuleSet, Severity
 from swarmkit.stack.lint_rules import database_kind
+from swarmkit.stack.lint_security import exposes_docker_socket, reported_keys
 from swarmkit.stack.model import Stack
 from swarmkit.stack.service import Service
 
@@ -61,20 +63,10 @@ IGNORED_KEYS: dict[str, str] = {
 }
 
 _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY")
-_DOCKER_SOCKETS = frozenset({"/var/run/docker.sock", "/run/docker.sock"})
 # Volumes whose data is reachable from every node, so a task may move freely.
 _SHARED_VOLUME_TYPES = frozenset({"nfs", "nfs4", "cifs"})
 # Only these constraints pick particular nodes; node.role or node.platform do not.
 _PINNING = re.compile(r"^\s*(node\.id|node\.hostname|(node|engine)\.labels\.[^\s=!]+)\s*==")
-
-
-def _exposes_docker_socket(source: str) -> bool:
-    # Mounting a parent directory (/var/run, /) hands over the socket just the same.
-    if not source.startswith("/"):
-        return False
-    path = posixpath.normpath("/" + source.lstrip("/"))
-    parent = path.rstrip("/") + "/"
-    return any(sock == path or sock.startswith(parent) for sock in _DOCKER_SOCKETS)
 
 
 @rules.service_rule(
@@ -110,7 +102,7 @@ def capabilities_dropped(stack: Stack, name: str, service: Service) -> Iterator[
 def no_docker_socket(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
     """No mount hands the Docker API (root on the node) to the service."""
     for i, volume in enumerate(service.volumes):
-        if _exposes_docker_socket(volume.source):
+        if exposes_docker_socket(volume.source):
             mounted = "the Docker socket" if volume.source.endswith(".sock") else "the socket's dir"
             yield Hit(
                 ("services", name, "volumes", i),
@@ -215,8 +207,12 @@ def local_data_is_pinned(stack: Stack, name: str, service: Service) -> Iterator[
     fix="remove it, or keep it only for docker compose",
 )
 def no_ignored_keys(stack: Stack, name: str, service: Service) -> Iterator[Hit]:
-    """One hit per key of :data:`IGNORED_KEYS` set to a non-empty value."""
+    """One hit per key of :data:`IGNORED_KEYS` set to a non-empty value, but for
+    the keys a security rule reports already (saying that the key is ignored)."""
+    covered = reported_keys(service)
     for key, fix in IGNORED_KEYS.items():
+        if key in covered:
+            continue
         value = getattr(service, key)
         if value.to_data() if key == "build" else value:
             yield Hit(("services", name, key), f"{key} is ignored by docker stack deploy", fix)

@@ -25,14 +25,25 @@ from swarmkit.exceptions import (
     format_loc,
 )
 from swarmkit.files import MAX_STACK_FILE, read_bounded, read_stream_bounded
-from swarmkit.stack.envfile import kv_list_to_mapping, parse_env_file, read_env_file
+from swarmkit.stack.envfile import (
+    env_file_lines,
+    kv_list_to_mapping,
+    parse_env_file,
+    read_env_file,
+)
 from swarmkit.stack.golang import clean_path
 from swarmkit.stack.interpolate import interpolate
 from swarmkit.stack.merge import merge_owned
 from swarmkit.stack.model import Config, Secret, Stack
 from swarmkit.stack.schema import check_schema, normalize_version
 from swarmkit.stack.service import Service
-from swarmkit.stack.sources import SourceMap, file_positions, merged_sources, snapshot
+from swarmkit.stack.sources import (
+    Position,
+    SourceMap,
+    file_positions,
+    merged_sources,
+    snapshot,
+)
 from swarmkit.stack.syntax import resolve_bind_source
 from swarmkit.stack.yamlio import Lines, load_yaml
 
@@ -319,8 +330,31 @@ def _load_one(
     except StackError as exc:
         exc.file = exc.file or file
         raise
-    stack.sources = file_positions(file, data, lines, stack)
+    stack.sources = _with_env_files(file_positions(file, data, lines, stack), stack)
     return stack, version
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it is inside it, as CI annotations want."""
+    relative = os.path.relpath(path)
+    return path if relative == ".." or relative.startswith(".." + os.sep) else relative
+
+
+def _with_env_files(sources: SourceMap, stack: Stack) -> SourceMap:
+    """``sources`` plus the env file and line of each variable read from an ``env_file``.
+
+    A variable the stack file sets itself keeps the stack file's position: its
+    ``environment`` entry wins over the env file's, as the CLI lets it.
+    """
+    positions = dict(sources.positions)
+    for name, service in stack.services.items():
+        for path in service.env_file:  # later files win, as when they were read
+            shown = _shown_path(path)
+            for variable, line in env_file_lines(path).items():
+                loc = ("services", name, "environment", variable)
+                if loc not in sources.positions:
+                    positions[loc] = Position(shown, line)
+    return SourceMap(positions) if len(positions) != len(sources.positions) else sources
 
 
 def load_stack(

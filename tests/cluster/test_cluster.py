@@ -229,6 +229,43 @@ def test_logs_show_every_node_in_time_order(cluster: Cluster, tls: Any) -> None:
     assert apps >= {"1", "2"}, apps
 
 
+def test_top_measures_the_tasks_of_every_node(cluster: Cluster) -> None:
+    m1 = NODES["m1"]
+    # Through the manager alone, only m1's tasks are measured; the others say why.
+    alone = cluster.swarmkit("top", STACK, "--format", "json", via=m1, timeout=120)
+    assert alone.returncode == 0, shown(alone)
+    tasks = [t for s in json.loads(alone.stdout) for t in s["tasks"]]
+    assert {t["node"] for t in tasks} == set(NODES), tasks
+    for task in tasks:
+        if task["node"] == "m1":
+            assert task["error"] is None and task["memory_bytes"] > 0, task
+        else:
+            assert task["memory_bytes"] is None and "--node-host" in task["error"], task
+    # Each other node's own engine (its socket: the nodes share this machine's
+    # filesystem; the worker has no sshd), checked to be that node's.
+    others = [arg for name, node in NODES.items() if name != "m1"
+              for arg in ("--node-host", f"{name}={node.docker_host}")]  # fmt: skip
+    every = cluster.swarmkit("top", STACK, "--format", "json", *others, via=m1, timeout=120)
+    assert every.returncode == 0, shown(every)
+    services = {s["name"]: s for s in json.loads(every.stdout)}
+    for service in services.values():
+        assert service["tasks_measured"] == service["tasks_running"] > 0, service
+        for task in service["tasks"]:
+            assert task["error"] is None and task["memory_bytes"] > 0, task
+            assert task["cpu_percent"] is not None and task["cpu_percent"] >= 0, task
+    proxy = services[f"{STACK}_proxy"]
+    assert sorted(t["node"] for t in proxy["tasks"]) == sorted(NODES), proxy
+    assert proxy["memory_bytes"] == sum(t["memory_bytes"] for t in proxy["tasks"]), proxy
+    # An engine named for the wrong node is refused, not measured as that node.
+    wrong = cluster.swarmkit("top", STACK, "--format", "json", "--node-host",
+                             f"m2={NODES['m3'].docker_host}", via=m1, timeout=120)  # fmt: skip
+    assert wrong.returncode == 0, shown(wrong)
+    on_m2 = [t for s in json.loads(wrong.stdout) for t in s["tasks"] if t["node"] == "m2"]
+    assert on_m2, wrong.stdout
+    for task in on_m2:
+        assert task["memory_bytes"] is None and "not this one" in task["error"], task
+
+
 def test_draining_the_worker_moves_its_tasks_and_fails_no_request(
     cluster: Cluster, tls: Any
 ) -> None:

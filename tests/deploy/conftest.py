@@ -59,8 +59,8 @@ def cleanup(client: Any) -> None:
             network.remove()
 
 
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Any]:
+def swarm_manager() -> Any:
+    """A client of this machine's engine, a swarm manager; else fails under CI=true, or skips."""
     try:
         client = docker.from_env(timeout=60)
         swarm = client.info().get("Swarm", {})
@@ -72,6 +72,12 @@ def engine() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (../shared/e2e/start-engine.sh starts one)")
         pytest.skip(reason)
+    return client
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    client = swarm_manager()
     cleanup(client)
     yield client
     cleanup(client)

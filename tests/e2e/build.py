@@ -25,6 +25,7 @@ from tests.template.helpers import (
     lock_is_current,
     python_for,
     requirements_script,
+    ship_wheel,
     tools_venv,
 )
 from tests.template.servers import PackageIndex, build
@@ -43,6 +44,7 @@ def bake_project(root: Path, answers: Mapping[str, str], *, cron_job: bool = Tru
     wheel = build_swarm_django_wheel(root / "wheelhouse")
     if not lock_is_current(project, wheel):
         # This checkout's swarmkit changed since `make template-lock`.
+        ship_wheel(project, wheel)
         tools = tools_venv(python_for("3.12"), "3.12")
         env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
         check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))

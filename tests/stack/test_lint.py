@@ -25,6 +25,7 @@ from swarmkit.stack.lint import (
 )
 from swarmkit.stack.lint_registry import Hit, RuleSet, join_rules
 from tests.stack.docker_cli import docker_stack_config
+from tests.stack.test_lint_security import SECURITY_CASES
 
 V = 'version: "3.8"\n'
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,7 +178,9 @@ CASES: list[tuple[str, str, bool]] = [
     ("SK501", svc("    image: a:1\n    container_name: web\n"), True),
     ("SK501", svc("    image: a:1\n    depends_on: [db]\n"), True),
     ("SK501", svc("    image: a:1\n    restart: always\n"), True),
-    ("SK501", svc("    image: a:1\n    privileged: true\n"), True),
+    ("SK501", svc("    image: a:1\n    ipc: shareable\n"), True),
+    # privileged: true is SK305's, which says that stack deploy ignores it.
+    ("SK501", svc("    image: a:1\n    privileged: true\n"), False),
     ("SK501", svc("    image: a:1\n    expose: ['8000']\n"), True),
     ("SK501", svc("    image: a:1\n    tmpfs: [/tmp]\n"), True),
     ("SK501", svc("    image: a:1\n    volumes: [{type: tmpfs, target: /tmp}]\n"), False),
@@ -196,7 +199,7 @@ def test_rule_fires_or_not(code: str, text: str, fires: bool) -> None:
 
 
 def test_every_rule_has_a_firing_case_and_a_near_miss() -> None:
-    covered = {(code, fires) for code, _, fires in CASES}
+    covered = {(code, fires) for code, _, fires in CASES + SECURITY_CASES}
     for code in set(RULES) - {"SK000"}:
         assert (code, True) in covered and (code, False) in covered, code
 

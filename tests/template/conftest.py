@@ -33,6 +33,7 @@ from tests.template.helpers import (
     project_venv,
     python_for,
     requirements_script,
+    ship_wheel,
     tools_venv,
 )
 
@@ -73,6 +74,7 @@ def prepare(combo: Combo, baked: Path, root: Path, wheel: Path) -> Installed:
     env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
     relocked = not lock_is_current(project, wheel)
     if relocked:
+        ship_wheel(project, wheel)
         # The lock is resolved for the project's Python, by pip-tools in a venv of it.
         tools = tools_venv(python, combo.python_version)
         # make lock ARGS="--upgrade-package swarm-django"

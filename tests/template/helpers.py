@@ -330,7 +330,10 @@ def sha256(path: Path) -> str:
 def build_swarm_django_wheel(dest: Path) -> Path:
     """The checkout's ``swarm-django`` wheel, as the projects' locks pin it."""
     dest.mkdir(parents=True, exist_ok=True)
-    check(run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dest, REPO]))
+    # Without SOURCE_DATE_EPOCH hatchling stamps its fixed date: the bytes of scripts/dist.py.
+    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
+    check(run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dest, REPO],
+              env=env))  # fmt: skip
     (wheel,) = dest.glob("swarm_django-*.whl")
     return wheel
 
@@ -373,11 +376,15 @@ def pins(lock: Path) -> dict[str, tuple[str, set[str]]]:
     return found
 
 
-def logical_requirements(lock: Path) -> list[str]:
-    """Every requirement of a lock, one string each (continuations joined; no comments or options)."""
+def logical_requirements(lock: Path, *, options: bool = False) -> list[str]:
+    """Every requirement of a lock, one string each (continuations joined; no comments).
+
+    Option lines (``--find-links wheels``) too when ``options``.
+    """
     lines = [line.split(" #", 1)[0].strip()
              for line in _CONTINUATION.sub(" ", lock.read_text()).splitlines()]  # fmt: skip
-    return [line for line in lines if line and not line.startswith(("#", "-"))]
+    kept = [line for line in lines if line and not line.startswith("#")]
+    return kept if options else [line for line in kept if not line.startswith("-")]
 
 
 def locks(project: Path) -> list[Path]:
@@ -385,10 +392,27 @@ def locks(project: Path) -> list[Path]:
 
 
 def lock_is_current(project: Path, wheel: Path) -> bool:
-    """Whether every lock of ``project`` pins ``swarm-django`` with this wheel's hash."""
+    """Whether every lock of ``project`` pins ``swarm-django`` with this wheel's hash.
+
+    And the project ships that very wheel in requirements/wheels/.
+    """
     digest = sha256(wheel)
+    shipped = project / "requirements" / "wheels" / wheel.name
+    if not shipped.is_file() or sha256(shipped) != digest:
+        return False
     entries = [pins(lock).get("swarm-django") for lock in locks(project)]
     return all(entry is not None and digest in entry[1] for entry in entries)
+
+
+def ship_wheel(project: Path, wheel: Path) -> None:
+    """``wheel`` in the project's requirements/wheels/, replacing the swarm-django it had.
+
+    What ``make template-lock`` does to the template, before a re-lock.
+    """
+    wheels = project / "requirements" / "wheels"
+    for old in wheels.glob("swarm_django-*.whl"):
+        old.unlink()
+    shutil.copyfile(wheel, wheels / wheel.name)
 
 
 def requirements_script(

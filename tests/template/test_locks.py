@@ -12,6 +12,7 @@ package with its hashes, at the versions production.txt pins.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,6 @@ from tests.template.helpers import (
     TEMPLATE,
     check,
     clean_env,
-    find_links,
     logical_requirements,
     output,
     pins,
@@ -30,6 +30,7 @@ from tests.template.helpers import (
 )
 
 VARIANTS = sorted((TEMPLATE / "requirements" / "_locks").iterdir())
+SHIPPED_WHEELS = TEMPLATE / "requirements" / "wheels"
 LOCKS = ("production.txt", "deploy.txt", "test.txt", "local.txt")
 # What `swarmkit deploy` imports (the deploy extra: docker[ssh]), by their lock names.
 DEPLOY_EXTRA = ("docker", "paramiko", "requests")
@@ -86,17 +87,43 @@ def test_deploy_lock_runs_the_versions_production_runs(variant: Path) -> None:
     assert differ == {}
 
 
-def test_deploy_lock_installs_alone_and_runs_swarmkit(wheel: Path, tmp_path: Path) -> None:
-    """What the deploy job runs: a fresh venv, deploy.txt only, no dependency resolution."""
+def test_template_ships_the_checkouts_wheel(wheel: Path) -> None:
+    """The file the locks find (``--find-links wheels``) is the wheel this commit builds."""
+    shipped = sorted(SHIPPED_WHEELS.glob("*.whl"))
+    assert [path.name for path in shipped] == [wheel.name]
+    assert sha256(shipped[0]) == sha256(wheel), "run `make template-lock`"
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_every_lock_finds_the_shipped_wheels_relative_to_itself(variant: Path) -> None:
+    for lock in LOCKS:
+        options = [line for line in logical_requirements(variant / lock, options=True)
+                   if line.startswith("--find-links")]  # fmt: skip
+        assert options == ["--find-links wheels"], f"{variant.name}/{lock}"
+
+
+def test_deploy_lock_installs_alone_and_runs_swarmkit(tmp_path: Path) -> None:
+    """What the deploy job runs: a fresh venv, deploy.txt only, no dependency resolution.
+
+    No package index holds swarm-django and nothing points pip at a wheel but
+    the lock itself: its ``--find-links wheels`` is taken relative to the lock,
+    so the install works from any directory, still checked by the hashes.
+    """
     python = python_for(LOCK_PYTHON)
-    env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
+    env = clean_env()
+    env.pop("PIP_FIND_LINKS", None)
     distinct = {(variant / "deploy.txt").read_bytes(): variant for variant in VARIANTS}
     for number, variant in enumerate(distinct.values()):
         venv = tmp_path / f"venv{number}"
+        requirements = tmp_path / f"project{number}" / "requirements"
+        requirements.mkdir(parents=True)
+        shutil.copyfile(variant / "deploy.txt", requirements / "deploy.txt")
+        shutil.copytree(SHIPPED_WHEELS, requirements / "wheels")
         check(run([python, "-m", "venv", venv]))
         install = run(
             [venv / "bin" / "pip", "install", "--quiet", "--no-deps", "--require-hashes",
-             "-r", variant / "deploy.txt"],
+             "-r", requirements / "deploy.txt"],
+            cwd=tmp_path,
             env=env,
             timeout=900,
         )  # fmt: skip

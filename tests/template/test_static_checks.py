@@ -229,6 +229,42 @@ def test_requirements_check_fails_without_the_deploy_lock(bakes: Bakes, tmp_path
     assert "deploy.txt: missing" in done.stderr, output(done)
 
 
+def test_requirements_check_fails_when_the_shipped_wheel_is_gone(
+    bakes: Bakes, tmp_path: Path
+) -> None:
+    """Switching to PyPI: deleting the wheel without `make lock` leaves locks pip cannot use."""
+    project = tmp_path / "project"
+    shutil.copytree(bakes.project(DEFAULT_COMBO), project)
+    for wheel in (project / "requirements" / "wheels").glob("*.whl"):
+        wheel.unlink()
+    done = requirements_script(project, sys.executable, "check", clean_env())
+    assert done.returncode == 1, output(done)
+    assert "production.txt:8: only `--find-links wheels` is allowed here" in done.stderr
+
+
+def test_requirements_check_fails_when_a_lock_cannot_find_the_wheels(
+    bakes: Bakes, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(bakes.project(DEFAULT_COMBO), project)
+    lock = project / "requirements" / "test.txt"
+    lock.write_text(lock.read_text().replace("--find-links wheels\n", ""))
+    done = requirements_script(project, sys.executable, "check", clean_env())
+    assert done.returncode == 1, output(done)
+    assert "test.txt: does not say `--find-links wheels`" in done.stderr, output(done)
+
+
+def test_requirements_check_refuses_another_find_links(bakes: Bakes, tmp_path: Path) -> None:
+    """A machine's path (or an index URL with credentials) never belongs in a lock."""
+    project = tmp_path / "project"
+    shutil.copytree(bakes.project(DEFAULT_COMBO), project)
+    lock = project / "requirements" / "deploy.txt"
+    lock.write_text(lock.read_text().replace("--find-links wheels", "--find-links /tmp/wheels"))
+    done = requirements_script(project, sys.executable, "check", clean_env())
+    assert done.returncode == 1, output(done)
+    assert "deploy.txt:8: only `--find-links wheels` is allowed here" in done.stderr
+
+
 # -- the pipeline installs hashed locks only ---------------------------------------------
 
 # Every pip install of the pipeline, as it must read: one lock, every package

@@ -9,14 +9,21 @@
 # it as the stack {{ cookiecutter.project_slug }}_<env> (configs named after their content: a
 # changed nginx.conf becomes a new config and the proxy rolls to it; services
 # no longer in the files are removed) and waits until every service has
-# converged. It exits 0 when the stack has converged; 1 on a lint error, or
-# when Swarm rolled the update back or paused it or the wait timed out (with
-# a report of the failing services); 2 on bad input or when no manager
-# answers.
+# converged. It exits (with a report of the failing services before the
+# error line):
+#   0  the stack has converged;
+#   1  a lint error; or Swarm paused the update, or the wait timed out; or
+#      Swarm rolled the update back and the previous release runs again
+#      ("rolled back to <image>"): the release failed, production is fine;
+#   2  bad input, or no manager answers;
+#   3  the rollback failed too (paused, the previous image cannot be pulled,
+#      or not finished within --rollback-timeout): the stack runs a mix of
+#      releases, someone must look now.
 #
 # Options after the environment go to `swarmkit deploy` only (not to the
-# lint), e.g. `deploy/deploy.sh staging --timeout 15m` (default 10m), or
-# `--no-wait`.
+# lint), e.g. `deploy/deploy.sh staging --timeout 15m` (default 10m),
+# `--rollback-timeout 5m` (how long to wait for Swarm's rollback after a
+# failed update; default 10m), or `--no-wait`.
 #
 # Needs swarmkit with its deploy extra (pip install --no-deps --require-hashes
 # -r requirements/deploy.txt, as the deploy job does), DOCKER_HOST naming a manager

@@ -10,6 +10,14 @@ pip-compile into .txt files that pin every package with its hashes, then
 records the sha256 of every .in file in requirements/inputs.sha256. Options after
 ``lock`` go to pip-compile: ``--upgrade``, ``--upgrade-package django``.
 
+Wheels the project ships itself live in requirements/wheels/ (the template
+puts the swarm-django wheel there until that version is on PyPI): ``lock``
+lets pip-compile find them and writes ``--find-links wheels`` at the top of
+every .txt file, a path pip takes relative to that file, so ``pip install
+--require-hashes -r requirements/<name>.txt`` finds them in the Dockerfiles
+and in CI with no package index, still checked by their hashes. With no
+wheel there, no such line is written.
+
 ``check`` needs no network: it fails when a .in file changed since the last
 ``lock``, a .txt file is missing, or a requirement in a .txt file is not
 pinned with ``==`` and ``--hash``. ``sha256sum -c inputs.sha256``, run in
@@ -43,6 +51,11 @@ COMPILE_OPTIONS = (
     "--no-emit-trusted-host",
     "--no-emit-find-links",
 )
+# The project's own wheels, beside the .txt files; pip resolves a relative
+# --find-links in a requirements file against that file's directory.
+WHEELS = "wheels"
+FIND_LINKS = f"--find-links {WHEELS}"
+FIND_LINKS_NOTE = "# The wheels in requirements/wheels/ (see its README.md), checked by their hashes.\n"
 REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*==\s*[^\s;]+")
 
 
@@ -91,9 +104,18 @@ def check_lock(path):
     if not path.is_file():
         raise CheckError(f"{path}: missing; run `make lock`")
     found = 0
+    finds_wheels = False
     for number, text in logical_lines(path):
         if text.startswith(("-e ", "--editable")):
             raise CheckError(f"{path}:{number}: editable requirement cannot be pinned with hashes")
+        if text.startswith(("--find-links", "-f ")):
+            if text != FIND_LINKS or not shipped_wheels(path.parent):
+                raise CheckError(
+                    f"{path}:{number}: only `{FIND_LINKS}` is allowed here, and only with "
+                    f"wheels in {path.parent / WHEELS}; run `make lock`"
+                )
+            finds_wheels = True
+            continue
         if text.startswith("-"):
             continue  # an option line (--index-url, --no-binary ...)
         name = (re.match(r"[^\s=<>!~;\[@]+", text) or re.match(r"\S+", text)).group()
@@ -104,6 +126,27 @@ def check_lock(path):
         found += 1
     if not found:
         raise CheckError(f"{path}: no requirements in it; run `make lock`")
+    if shipped_wheels(path.parent) and not finds_wheels:
+        raise CheckError(
+            f"{path}: does not say `{FIND_LINKS}`, so pip cannot find the wheels in "
+            f"{path.parent / WHEELS}; run `make lock`"
+        )
+
+
+def shipped_wheels(requirements):
+    """The wheels in requirements/wheels/, sorted (none when there is no such folder)."""
+    return sorted((requirements / WHEELS).glob("*.whl"))
+
+
+def add_find_links(lock_file):
+    """Write ``--find-links wheels`` after the pip-compile header of ``lock_file``."""
+    lines = lock_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = [line for line in lines if line.strip() not in (FIND_LINKS, FIND_LINKS_NOTE.strip())]
+    header = 0
+    while header < len(lines) and lines[header].startswith("#"):
+        header += 1
+    lines[header:header] = [FIND_LINKS_NOTE, FIND_LINKS + "\n", "\n"]
+    lock_file.write_text("".join(lines), encoding="utf-8")
 
 
 def check(requirements):
@@ -148,6 +191,9 @@ def lock(root, requirements, extra):
         if not source.is_file():
             print(f"requirements: {source} is missing", file=sys.stderr)
             return 2
+    wheels = shipped_wheels(requirements)
+    # pip-compile must not write this path itself (it would write it absolute).
+    find_links = [f"--find-links={(requirements / WHEELS).relative_to(root)}"] if wheels else []
     for name in TARGETS:
         source = (requirements / f"{name}.in").relative_to(root)
         output = (requirements / f"{name}.txt").relative_to(root)
@@ -157,6 +203,7 @@ def lock(root, requirements, extra):
             "piptools",
             "compile",
             *COMPILE_OPTIONS,
+            *find_links,
             f"--output-file={output}",
             *extra,
             str(source),
@@ -168,6 +215,8 @@ def lock(root, requirements, extra):
         if done.returncode != 0:
             print(f"requirements: pip-compile failed for {source}", file=sys.stderr)
             return 1
+        if wheels:
+            add_find_links(root / output)
     lines = [f"{sha256(source)}  {source.name}\n" for source in inputs(requirements)]
     (requirements / RECORD).write_text("".join(lines), encoding="utf-8")
     print(f"requirements: recorded the .in hashes in {requirements / RECORD}", file=sys.stderr)
