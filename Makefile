@@ -10,7 +10,7 @@ NEWEST_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12; do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test e2e cluster pipeline bench-pipeline bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock dist clean
+.PHONY: install demo test e2e cluster compose pipeline bench-pipeline bench-cluster lint typecheck unit django-newest bench bench-image bench-e2e template-lock dist clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ typecheck: install
 
 # Prints the slowest tests and the stage's time, so a slow newcomer shows up.
 unit: install
-	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/cluster --ignore=tests/pipeline --durations=15; rc=$$?; \
+	@start=$$(date +%s); $(BIN)/pytest -q --ignore=tests/e2e --ignore=tests/cluster --ignore=tests/compose --ignore=tests/pipeline --durations=15; rc=$$?; \
 	echo "=== unit tests took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # The suites that touch Django, again on the newest Django release.
@@ -48,7 +48,7 @@ $(NEWEST_VENV)/.installed: pyproject.toml
 	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[django,deploy]" --group dev "Django>=6"
 	touch $@
 
-test: lint typecheck unit django-newest e2e cluster pipeline
+test: lint typecheck unit django-newest e2e cluster compose pipeline
 
 # The whole chain on a real swarm (tests/e2e): needs the Docker Engine in swarm
 # mode and the stand-in images of ../shared/e2e/, like the template suite.
@@ -75,6 +75,13 @@ pipeline: install
 # Runs the pipeline suite and keeps its figures (the two build times).
 bench-pipeline: install
 	$(BIN)/python benchmarks/e2e_figures.py --suite pipeline
+
+# A fresh generated project's local development as its README says, on the
+# real engine (tests/compose): docker-compose 1.29 (Debian's docker-compose)
+# stands in for Compose v2; needs the stand-in images.
+compose: install
+	@start=$$(date +%s); $(BIN)/pytest -q -p no:cacheprovider tests/compose; rc=$$?; \
+	echo "=== compose suite took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 bench: install
 	$(BIN)/python -m pip install --quiet --group bench

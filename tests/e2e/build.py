@@ -34,8 +34,11 @@ from tests.template.servers import PackageIndex, build
 Variant = Callable[[Path], None]
 
 
-def bake_project(root: Path, answers: Mapping[str, str]) -> Path:
-    """The project baked under ``root``, its lock pinning this checkout's wheel, with the cron job."""
+def bake_project(root: Path, answers: Mapping[str, str], *, cron_job: bool = True) -> Path:
+    """The project baked under ``root``, its lock pinning this checkout's wheel.
+
+    With ``cron_job`` (and cron chosen), it gains the suite's three-second cron job.
+    """
     config = cookiecutter_config(root / "cookiecutter-home")
     project = bake(root / "baked", config, dict(answers))
     wheel = build_swarm_django_wheel(root / "wheelhouse")
@@ -45,8 +48,9 @@ def bake_project(root: Path, answers: Mapping[str, str]) -> Path:
         tools = tools_venv(python_for("3.12"), "3.12")
         env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
         check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))
-    cron = project / project.name / "cron.py"  # the project directory is named by its slug
-    cron.write_text(cron.read_text() + harness.CRON_JOB)
+    if cron_job:
+        cron = project / project.name / "cron.py"  # the project directory is named by its slug
+        cron.write_text(cron.read_text() + harness.CRON_JOB)
     return project
 
 
