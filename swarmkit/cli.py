@@ -298,10 +298,14 @@ def _add_rm_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     rm = commands.add_parser(
         "rm", help="remove a stack, wait for its tasks, then its configs and secrets (and volumes)"
     )
-    rm.add_argument("stack", metavar="STACK")
+    rm.add_argument("stack", metavar="STACK", help="the stack's name, as deployed")
     rm.add_argument("--volumes", action="store_true", help="also remove the stack's volumes")
     rm.add_argument(
-        "--timeout", type=_duration, default=120.0, metavar="DURATION", help="default 2m"
+        "--timeout",
+        type=_duration,
+        default=120.0,
+        metavar="DURATION",
+        help="how long to wait for the stack's tasks to go (default 2m)",
     )
     rm.set_defaults(run=_cmd_rm)
 
