@@ -20,12 +20,14 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.deploy.cli_stack import docker, remove_stack
+from tests.deploy.conftest import swarm_manager
 
 STACK = "secrets-leak_staging"
 PREFIX = "secrets-leak"
@@ -49,41 +51,15 @@ secrets:
 """
 
 
-def _docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120,
-                          check=False)  # fmt: skip
-    if check and done.returncode:
-        raise AssertionError(done.stderr)
-    return done.stdout
-
-
-def _cleanup() -> None:
-    _docker("stack", "rm", STACK, check=False)
-    deadline = time.monotonic() + 60
-    while _docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}"):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    for secret in _docker("secret", "ls", "-q", "--filter", f"label={LABEL}").split():
-        _docker("secret", "rm", secret, check=False)
-
-
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    try:
-        ok = _docker("info", "--format", "{{.Swarm.ControlAvailable}}").strip() == "true"
-    except (AssertionError, OSError):
-        ok = False
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail("no swarm manager")
-        pytest.skip("no swarm manager")
-    _cleanup()
+    swarm_manager()
+    remove_stack(STACK, LABEL)
     path = tmp_path_factory.mktemp("leak")
     (path / "stack.yml").write_text(STACK_FILE)
     (path / "staging.env").write_text("# the token's version\nTOKEN_VERSION=1\n")
     yield path
-    _cleanup()
+    remove_stack(STACK, LABEL)
 
 
 class ProcSampler:
@@ -124,9 +100,9 @@ def swarmkit(root: Path, *args: str, stdin: str | None = None) -> subprocess.Com
 
 def mounted_value() -> str:
     """The token as the running task sees it."""
-    container = _docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_app",
+    container = docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_app",
                         "--filter", "status=running").split()[0]  # fmt: skip
-    return _docker("exec", container, "cat", "/run/secrets/token")
+    return docker("exec", container, "cat", "/run/secrets/token")
 
 
 def assert_nowhere(values: list[str], *places: str, sampler: ProcSampler) -> None:

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ import pytest
 from swarmkit.deploy.rotate import set_env_variable, version_variables
 from swarmkit.deploy.secrets import generate_value, split_version
 from swarmkit.exceptions import DeployError
+from tests.deploy.cli_stack import docker, remove_stack
+from tests.deploy.conftest import swarm_manager
 
 STACK = "sktest-secret_staging"
 PREFIX = "sktest-secret"
@@ -103,41 +104,15 @@ def test_version_variables(tmp_path: Path) -> None:
 # -- on the engine ------------------------------------------------------------------------
 
 
-def _docker(*args: str, stdin: str | None = None, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
-    if check and done.returncode:
-        raise AssertionError(done.stderr)
-    return done.stdout
-
-
-def _cleanup() -> None:
-    _docker("stack", "rm", STACK, check=False)
-    deadline = time.monotonic() + 60
-    while _docker("ps", "-aq", "--filter", f"label=com.docker.stack.namespace={STACK}"):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    for secret in _docker("secret", "ls", "-q", "--filter", f"label={LABEL}").split():
-        _docker("secret", "rm", secret, check=False)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    try:
-        ok = _docker("info", "--format", "{{.Swarm.ControlAvailable}}").strip() == "true"
-    except (AssertionError, OSError):
-        ok = False
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail("no swarm manager")
-        pytest.skip("no swarm manager")
-    _cleanup()
+    swarm_manager()
+    remove_stack(STACK, LABEL)
     root = tmp_path_factory.mktemp("secret")
     (root / "stack.yml").write_text(STACK_FILE)
     (root / "staging.env").write_text(ENV_FILE)
     yield root
-    _cleanup()
+    remove_stack(STACK, LABEL)
 
 
 def swarmkit(*args: str, stdin: str | None = None, cwd: Path | None = None,
@@ -188,7 +163,7 @@ def test_create_ls_rotate(stack: Path) -> None:
                     "tls_key", cwd=stack, snapshots=seen)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (stack / "staging.env").read_text() == ENV_FILE.replace("TLS_VERSION=1", "TLS_VERSION=2")
-    names = _docker("secret", "ls", "--format", "{{.Name}}").split()
+    names = docker("secret", "ls", "--format", "{{.Name}}").split()
     assert f"{PREFIX}_tls_cert_v2" in names and f"{PREFIX}_tls_key_v2" in names
     assert f"{PREFIX}_tls_cert_v1" not in names and f"{PREFIX}_tls_key_v1" not in names
     assert "removed secret sktest-secret_tls_key_v1" in done.stderr
@@ -199,7 +174,7 @@ def test_create_ls_rotate(stack: Path) -> None:
                     cwd=stack)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "TOKEN_VERSION=3" in (stack / "staging.env").read_text()
-    assert f"{PREFIX}_token_v1" in _docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert f"{PREFIX}_token_v1" in docker("secret", "ls", "--format", "{{.Name}}").split()
 
     # --previous: the old version stays mounted under another name, so it is kept.
     (stack / "previous.yml").write_text(PREVIOUS_FILE)
@@ -228,7 +203,7 @@ def test_create_ls_rotate(stack: Path) -> None:
     assert "says TOKEN_VERSION=4 again: the next deploy uses version 4" in done.stderr
     assert "version 5 is kept" in done.stderr
     assert (stack / "staging.env").read_text() == env
-    assert f"{PREFIX}_token_v5" in _docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert f"{PREFIX}_token_v5" in docker("secret", "ls", "--format", "{{.Name}}").split()
 
     secret_values = [*values.values(), (stack / "cert.pem").read_text(),
                      (stack / "key.pem").read_text()]  # fmt: skip
