@@ -168,27 +168,32 @@ def cleanup() -> None:
         docker("rmi", "-f", *images, check=False)
 
 
-def create_secrets(directory: Path) -> dict[str, str]:
-    """Version 1 of each external secret; returns name -> value."""
-    password = secrets.token_hex(16)
-    key, cert = directory / "tls.key", directory / "tls.crt"
+def self_signed(key: Path, cert: Path) -> None:
+    """A two-day self-signed pair for :data:`HOST`, as the README makes one."""
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
          "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=DNS:{HOST}",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
+
+
+def create_secrets(directory: Path, *, slug: str = SLUG, label: str = LABEL) -> dict[str, str]:
+    """Version 1 of each external secret of project ``slug``; returns name -> value."""
+    password = secrets.token_hex(16)
+    key, cert = directory / "tls.key", directory / "tls.crt"
+    self_signed(key, cert)
     values = {
         "secret_key": secrets.token_urlsafe(50),
         "database_password": password,
         # As the README creates it: a dead database host fails a connection in 2 s.
-        "database_uri": f"postgresql://{SLUG}:{password}@db:5432/{SLUG}?connect_timeout=2",
+        "database_uri": f"postgresql://{slug}:{password}@db:5432/{slug}?connect_timeout=2",
         "cron_api_key": secrets.token_hex(24),
         "tls_cert": cert.read_text(),
         "tls_key": key.read_text(),
     }
     for name, value in values.items():
-        docker("secret", "create", "--label", LABEL, f"{SLUG}_{name}_v1", "-", stdin=value)
+        docker("secret", "create", "--label", label, f"{slug}_{name}_v1", "-", stdin=value)
     return values
 
 

@@ -16,7 +16,6 @@ proxy's host-mode port and counts every answer that is not the page.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,33 +107,6 @@ def cleanup() -> None:
     docker("rmi", "-f", f"{IMAGE}:v1", check=False)
 
 
-def create_secrets(directory: Path) -> dict[str, str]:
-    """Version 1 of each external secret, as the README's first deploy does."""
-    key, cert = directory / "tls.key", directory / "tls.crt"
-    self_signed(key, cert)
-    password = secrets.token_hex(16)
-    values = {
-        "secret_key": secrets.token_urlsafe(50),
-        "database_password": password,
-        "database_uri": f"postgresql://{SLUG}:{password}@db:5432/{SLUG}?connect_timeout=2",
-        "cron_api_key": secrets.token_hex(24),
-        "tls_cert": cert.read_text(),
-        "tls_key": key.read_text(),
-    }
-    for name, value in values.items():
-        docker("secret", "create", "--label", LABEL, f"{SLUG}_{name}_v1", "-", stdin=value)
-    return values
-
-
-def self_signed(key: Path, cert: Path) -> None:
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={harness.HOST}", "-addext", f"subjectAltName=DNS:{harness.HOST}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-
-
 def bake_project(root: Path) -> Path:
     """As tests/e2e/build.py bakes one (its lock pinning this checkout's wheel), for our slug."""
     project = bake(root / "baked", cookiecutter_config(root / "cookiecutter-home"), ANSWERS)
@@ -169,7 +141,7 @@ def rot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rot]:
         url.unlink(missing_ok=True)
     assert built.returncode == 0, built.stderr[-3000:]
     try:
-        values = create_secrets(root)
+        values = harness.create_secrets(root, slug=SLUG, label=LABEL)
         node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
         docker("node", "update", "--label-add", f"{SLUG}.db=true", node)
         deployed = Rot(project, (free_port(), free_port()), values)
@@ -332,7 +304,7 @@ def fingerprint(pem: str) -> str:
 
 def test_tls_pair_rotates_and_nginx_serves_the_new_certificate(rot: Rot, tmp_path: Path) -> None:
     key, cert = tmp_path / "new.key", tmp_path / "new.crt"
-    self_signed(key, cert)
+    harness.self_signed(key, cert)
     old = served_fingerprint(rot.ports[1])
     assert old == fingerprint(rot.values["tls_cert"])
     # The client trusts both certificates: it checks every answer, old or new pair.

@@ -12,7 +12,6 @@ suite creates on the engine: the stacks ``pipeline_shop_staging`` and
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -69,24 +68,8 @@ def commit(project: Path, message: str, change: Callable[[Path], None] | None = 
 
 
 def create_secrets(directory: Path) -> None:
-    """Version 1 of each external secret of the staging stack."""
-    key, cert = directory / "tls.key", directory / "tls.crt"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={harness.HOST}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    password = secrets.token_hex(16)
-    values = {
-        "secret_key": secrets.token_urlsafe(50),
-        "database_password": password,
-        "database_uri": f"postgresql://{SLUG}:{password}@db:5432/{SLUG}?connect_timeout=2",
-        "cron_api_key": secrets.token_hex(24),
-        "tls_cert": cert.read_text(),
-        "tls_key": key.read_text(),
-    }
-    for name, value in values.items():
-        docker("secret", "create", "--label", LABEL, f"{SLUG}_{name}_v1", "-", stdin=value)
+    """Version 1 of each external secret of the staging stack, and its database node label."""
+    harness.create_secrets(directory, slug=SLUG, label=LABEL)
     node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
     docker("node", "update", "--label-add", f"{SLUG}.db=true", node)
 
