@@ -14,6 +14,8 @@ SLUG = "{{ cookiecutter.project_slug }}"
 USE_CRON = "{{ cookiecutter.use_cron }}" == "y"
 LOCK_VARIANT = "django{{ cookiecutter.django_version }}-{{ 'redis' if cookiecutter.use_redis == 'y' else 'noredis' }}"
 
+FIRST_COMMAND = "docker compose up -d --build"
+
 CRON_ONLY = [
     Path(SLUG) / "cron.py",
     Path("tests") / "test_cron.py",
@@ -41,7 +43,8 @@ def main():
             (root / path).unlink(missing_ok=True)
     if not use_lock_variant(root):
         return 1
-    print(f"Created {root.name}. Next: cd {root.name} && docker compose up (see README.md).")
+    # The README's first command ("Run it locally"); a test holds the two together.
+    print(f"Created {root.name}. Next: cd {root.name} && {FIRST_COMMAND} (see README.md).")
     return 0
 
 

@@ -11,9 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.template.helpers import DEFAULT_COMBO, REPO, SLUG, Bakes, clean_env, output, run, tool
+from tests.template.helpers import (
+    DEFAULT_COMBO,
+    REPO,
+    SLUG,
+    Bakes,
+    bake,
+    clean_env,
+    output,
+    run,
+    tool,
+)
 
 
 def compose(project: Path) -> dict[str, Any]:
@@ -129,3 +140,20 @@ def test_check_deploy_outside_compose_runs_as_documented(bakes: Bakes) -> None:
     done = run(["sh", "-ec", command], cwd=project, env=env)
     assert done.returncode == 0, output(done)
     assert "System check identified no issues" in done.stdout + done.stderr, output(done)
+
+
+def test_post_generation_message_gives_the_readmes_first_command(
+    tmp_path: Path, cookiecutter_user_config: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The hook's "Next:" is the command the README's "Run it locally" starts with."""
+    project = bake(tmp_path, cookiecutter_user_config, {"project_name": "Acme Shop"})
+    printed = capfd.readouterr().out
+    match = re.search(r"Next: cd (\S+) && (.+?) \(see README\.md\)", printed)
+    assert match, printed
+    assert match[1] == project.name
+    readme = (project / "README.md").read_text()
+    section = readme.split("## Run it locally", 1)[1]
+    first_block = re.search(r"^```sh\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
+    assert first_block
+    first_command = first_block[1].splitlines()[0].split("#", 1)[0].strip()
+    assert match[2] == first_command
