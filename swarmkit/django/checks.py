@@ -13,7 +13,7 @@ swarmkit.E007   ``SWARMKIT_CRON_TZ`` is not a known time zone
 swarmkit.E008   two cron jobs have the same name
 swarmkit.E009   a cron job's lease is not a positive number of seconds
 swarmkit.E010   ``SWARMKIT_CRON_URL`` is refused by the scheduler's
-                :func:`~swarmkit.django.scheduler.check_url`: not http(s),
+                :func:`~swarmkit.django.cron_answers.check_url`: not http(s),
                 no host, credentials in it, or not ending in ``/``
 swarmkit.W001   the cron API key is shorter than 32 characters
 swarmkit.W002   a job that runs in the request has a lease longer than
@@ -177,7 +177,7 @@ def check_cron_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     from django.core.checks import Warning as CheckWarning
 
     from swarmkit.django.cron import get_jobs
-    from swarmkit.django.scheduler import check_url
+    from swarmkit.django.cron_answers import check_url
     from swarmkit.django.secrets import SecretError
 
     messages: list[CheckMessage] = []
