@@ -115,13 +115,17 @@ def test_the_rolled_back_tasks_that_cannot_pull_their_image_are_found() -> None:
     ]
 
 
-def test_finish_rollback_raises_rollback_failed_with_the_report(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    asked: list[list[str]] = []
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The services each ``docker service rollback`` was asked for (none run)."""
+    requests: list[list[str]] = []
     monkeypatch.setattr(
-        rollback_module, "_request_rollbacks", lambda c, names, d: asked.append(names)
+        rollback_module, "_request_rollbacks", lambda c, names, d: requests.append(names)
     )
+    return requests
+
+
+def test_finish_rollback_raises_rollback_failed_with_the_report(asked: list[list[str]]) -> None:
     client: Any = FakeClient("rollback_paused")
     with pytest.raises(RollbackFailedError) as raised:
         finish_rollback(client, STACK, before(), timeout=5, poll=0)
@@ -220,14 +224,10 @@ def test_companions_the_docker_cli_cannot_roll_back_leave_a_mix(
 
 
 def test_swarmkit_rollback_that_does_not_finish_is_a_rollback_failure(
-    monkeypatch: pytest.MonkeyPatch,
+    asked: list[list[str]],
 ) -> None:
     from swarmkit.deploy.rollback import rollback_stack
 
-    asked: list[list[str]] = []
-    monkeypatch.setattr(
-        rollback_module, "_request_rollbacks", lambda c, names, d: asked.append(names)
-    )
     client: Any = FakeClient("rollback_paused")
     with pytest.raises(RollbackFailedError) as raised:
         rollback_stack(client, STACK, timeout=0, poll=0)
