@@ -9,7 +9,8 @@ the time until the stack converges again, the requests failed meanwhile
 through a surviving proxy, deploy times on three nodes, the drain and the
 database node's return. The pipeline suite (tests/pipeline, ``--suite
 pipeline``) measures the build job of a first pipeline and of the next one
-after a one-line change. This script runs a suite with
+after a one-line change, and the deploy and stop jobs of two review apps.
+This script runs a suite with
 ``SWARMKIT_E2E_FIGURES`` (``SWARMKIT_CLUSTER_FIGURES``) naming a file, where
 the suite writes them as JSON, then replaces the block between the markers
 in docs/benchmarks.md. Needs what ``make e2e`` (``make cluster``) needs.

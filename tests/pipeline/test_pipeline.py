@@ -3,18 +3,23 @@
 The tests share one baked project (a git repository) and run in file order,
 as a team's pipelines follow one another: the checks (test, hadolint,
 shellcheck), a broken test, the build and its rebuild after a one-line
-change, the deploy, a broken release's deploy. Under ``CI=true`` a missing
+change, the deploy, a broken release's deploy, two merge requests' review
+apps side by side and their stop jobs. Under ``CI=true`` a missing
 engine or tool fails (see conftest).
 """
 
 from __future__ import annotations
 
+import random
 import re
+import socket
+import ssl
 import uuid
 from pathlib import Path
 
 from tests.e2e import harness
 from tests.pipeline import project as pipe
+from tests.pipeline import runner
 from tests.pipeline.conftest import Runner, figure
 from tests.pipeline.runner import Run
 
@@ -157,3 +162,88 @@ def test_a_broken_release_fails_the_deploy_job_and_rolls_back(
 def _broken_migration(project: Path) -> None:
     migration = project / "visits" / "migrations" / "0002_pipeline_broken.py"
     migration.write_text(harness.BROKEN_MIGRATION)
+
+
+# -- review apps: two merge requests' stacks side by side, then both stopped -------------
+
+REVIEWS = (("pipeline-review-a", 1), ("pipeline-review-b", 2))  # branch, merge request number
+
+
+def _free_port_base(count: int) -> int:
+    """A REVIEW_PORT_BASE whose review ports (base + 2 .. base + count) are all free here."""
+    for _ in range(200):
+        base = random.randrange(30000, 60000, 10)
+        try:
+            for port in range(base + 2, base + count + 1):
+                with socket.socket() as probe:
+                    probe.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError("no free range of review ports")
+
+
+def _review_variables(ci: Runner, iid: int, base: int) -> dict[str, str]:
+    """A merge request pipeline's: GitLab's MR values; REVIEW_PORT_BASE, a review/* CI/CD variable."""
+    return {**ci.deploy(), "CI_PIPELINE_SOURCE": "merge_request_event",
+            "CI_MERGE_REQUEST_IID": str(iid), "REVIEW_PORT_BASE": str(base)}  # fmt: skip
+
+
+def _review_job(ci: Runner, project: Path, branch: str, job: str, variables: dict[str, str]) -> Run:
+    """``job`` of a merge request pipeline of ``branch`` (the same commit as development's)."""
+    pipe.git(project, "checkout", "-q", "-B", branch)
+    try:
+        return runner.pipeline(project, [job], variables=variables, options=["--network", "host"])
+    finally:
+        pipe.git(project, "checkout", "-q", "development")
+
+
+def _visits(port: int, branch: str) -> int:
+    """The visit count the review app of ``branch`` shows on its home page (each GET adds one)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False  # the shared staging pair, self-signed
+    context.verify_mode = ssl.CERT_NONE
+    status, _, body = harness.request(port, "/", context, host=f"{branch}.review.example.com")
+    assert status == 200, body[-2000:]
+    found = re.search(r'id="visit-count">(\d+)<', body)
+    assert found, body[-2000:]
+    return int(found.group(1))
+
+
+def test_two_review_apps_side_by_side_then_both_stopped(
+    ci: Runner, project: Path, secrets_created: None
+) -> None:
+    image = _release(ci, project)
+    base = _free_port_base(2 * len(REVIEWS) + 1)
+    stacks: dict[str, int] = {}
+    for branch, iid in REVIEWS:
+        run = _review_job(ci, project, branch, "deploy:review", _review_variables(ci, iid, base))
+        assert run.returncode == 0 and run.outcome("deploy:review") == "PASS", run.shown()
+        stack = f"review-{branch}"
+        stacks[branch] = base + 2 * iid + 1  # its HTTPS port
+        assert pipe.service_image(stack, "app") == image, run.shown()
+        figure(f"review app deploy job to converged ({branch})", f"{run.seconds:.0f} s")
+    assert set(pipe.stacks()) >= {f"review-{b}" for b in stacks}, pipe.stacks()
+
+    # Both answer, each on its own port, each from its own database.
+    (branch_a, port_a), (branch_b, port_b) = stacks.items()
+    a, b = f"review-{branch_a}", f"review-{branch_b}"
+    for _ in range(3):
+        counted_a = _visits(port_a, branch_a)
+    assert _visits(port_b, branch_b) < counted_a, "review app b counts a's visits: one database?"
+    for kind in ("secrets", "volumes"):
+        objects_a, objects_b = pipe.leftovers(a)[kind], pipe.leftovers(b)[kind]
+        assert objects_a and objects_b and not set(objects_a) & set(objects_b), kind
+    assert f"{a}_db-data" in pipe.leftovers(a)["volumes"]
+
+    # Both stop jobs: nothing of either left; the shared staging TLS pair stays.
+    for branch, iid in REVIEWS:
+        run = _review_job(ci, project, branch, "stop:review", _review_variables(ci, iid, base))
+        assert run.returncode == 0 and run.outcome("stop:review") == "PASS", run.shown()
+        assert f"removed volume review-{branch}_db-data" in run.job_log("stop:review"), run.shown()
+        figure(f"review app stop job ({branch})", f"{run.seconds:.0f} s")
+    for stack in (a, b):
+        assert pipe.leftovers(stack) == {kind: [] for kind in pipe.leftovers(stack)}, stack
+    assert (
+        harness.docker("secret", "inspect", f"{pipe.SLUG}_tls_cert_v1", check=False).returncode == 0
+    )

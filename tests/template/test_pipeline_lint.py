@@ -1,8 +1,9 @@
 """The pipeline's lint: the `test` job's own commands, run on a baked project.
 
-They lint both stacks, write one GitLab Code Quality report of both (the
-job's ``codequality`` artifact, kept when the job fails) and fail the job on
-a lint error, after the tests, or at once on bad input (exit 2 of swarmkit).
+They lint the stacks (staging, production, the review overlay), write one
+GitLab Code Quality report of all (the job's ``codequality`` artifact, kept
+when the job fails) and fail the job on a lint error, after the tests, or at
+once on bad input (exit 2 of swarmkit).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def test_the_job_publishes_the_report_even_when_it_fails(project: Path) -> None:
 def test_clean_stacks_pass_with_a_valid_report(project: Path) -> None:
     status, log, report = run_lint(project)
     assert status == 0, log
-    assert log.count("\n0 errors, ") == 2, log  # both stacks, as text in the job's log
+    # The three stacks (staging, production, a review app), as text in the job's log.
+    assert log.count("\n0 errors, ") == 3, log
     assert report is not None
     assert [e.message for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(report)] == []
     assert len({i["fingerprint"] for i in report}) == len(report)

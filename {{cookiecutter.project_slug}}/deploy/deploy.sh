@@ -2,6 +2,21 @@
 # Deploy {{ cookiecutter.project_name }} to one environment's swarm:
 #
 #   TAG=<commit SHA> deploy/deploy.sh staging|production [swarmkit deploy options]
+#   TAG=<commit SHA> REVIEW_SLUG=<branch slug> REVIEW_ID=<merge request number> \
+#       deploy/deploy.sh review [swarmkit deploy options]
+#   REVIEW_SLUG=<branch slug> deploy/deploy.sh review-stop
+#
+# review: a merge request's own stack review-<slug> on the staging swarm (slug:
+# REVIEW_SLUG cut to 30 characters, so that every object name stays within
+# Swarm's limits), with its own database (its db-data volume), its own secrets
+# (version 1, made here at its first deploy, labelled as the stack's), the
+# staging TLS pair, and its own ports: HTTP on REVIEW_PORT_BASE (default
+# 20000) + 2 x REVIEW_ID, HTTPS on the next one (host mode: two stacks cannot
+# share a port). Its hostname is REVIEW_HOST (default
+# <slug>.review.{{ cookiecutter.domain_name }}), its URL https://<REVIEW_HOST>:<HTTPS port>/, written
+# as REVIEW_URL=... to the file REVIEW_DOTENV when set (the job's dotenv
+# report: GitLab's environment URL). review-stop removes the stack, its
+# configs, secrets and volumes (`swarmkit rm --volumes`).
 #
 # The stack is deploy/stack.yml with deploy/stack.<env>.yml over it, and the
 # variables of deploy/<env>.env (the environment wins over the file). It is
@@ -39,20 +54,81 @@
 set -eu
 
 usage() {
-    echo "usage: TAG=<commit SHA> $0 staging|production [swarmkit deploy options, e.g. --timeout 15m]" >&2
+    echo "usage: TAG=<commit SHA> $0 staging|production|review [swarmkit deploy options, e.g. --timeout 15m]" >&2
+    echo "       REVIEW_SLUG=<branch slug> $0 review-stop" >&2
     exit 2
+}
+
+# A review app's own secrets, version 1, unless its earlier deploys made
+# them: labelled with the stack's namespace, so that `swarmkit rm` (and
+# `docker stack rm`) removes them with the stack. Values are generated on the
+# swarm's side or piped on stdin, never on a command line. The one place that
+# knows the review app's secrets: keep it in step with stack.yml's.
+create_review_secrets() {
+    label=com.docker.stack.namespace=$stack
+    existing=$(docker secret ls --filter "label=$label" --format '{% raw %}{{.Name}}{% endraw %}')
+    new_secret() { # NAME [swarmkit secret create options]: unless it exists
+        name=$1
+        shift
+        case " $(echo "$existing" | tr '\n' ' ') " in
+            *" ${stack}_${name}_v1 "*) return 0 ;;
+        esac
+        swarmkit secret create "$stack" "$name" --prefix "$stack" --version 1 --label "$label" "$@" >/dev/null
+    }
+    new_secret secret_key --generate base64:48
+{%- if cookiecutter.use_cron == 'y' %}
+    new_secret cron_api_key --generate hex:32
+{%- endif %}
+    # The database password twice: for PostgreSQL, and in the app's URI.
+    case $existing in
+        *"${stack}_database_password_v1"*) ;;
+        *)
+            password=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+            printf '%s' "$password" | new_secret database_password
+            printf 'postgresql://{{ cookiecutter.project_slug }}:%s@db:5432/{{ cookiecutter.project_slug }}?connect_timeout=2' "$password" \
+                | new_secret database_uri
+            ;;
+    esac
 }
 
 [ $# -ge 1 ] || usage
 env=$1
 shift
 case $env in
-    staging | production) ;;
+    staging | production) stack={{ cookiecutter.project_slug }}_$env ;;
+    review | review-stop)
+        [ -n "${REVIEW_SLUG:-}" ] || { echo "set REVIEW_SLUG (e.g. \$CI_COMMIT_REF_SLUG) for a review app" >&2; exit 2; }
+        # At most 30 characters: a config's name <stack>_db_entrypoint_<hash>
+        # has at most 64. Lower-case letters, digits and dashes, as a DNS label.
+        slug=$(printf '%s' "$REVIEW_SLUG" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9\n' '-' | cut -c1-30 | sed 's/^-*//; s/-*$//')
+        [ -n "$slug" ] || { echo "REVIEW_SLUG has no letter or digit: $REVIEW_SLUG" >&2; exit 2; }
+        stack=review-$slug
+        ;;
     *) usage ;;
 esac
 
 cd "$(dirname "$0")/.."
-stack={{ cookiecutter.project_slug }}_$env
+if [ "$env" = review-stop ]; then
+    # The stack, then its configs, secrets and volumes (its database). The
+    # staging TLS pair is not the stack's: it stays.
+    exec swarmkit rm "$stack" --volumes
+fi
+if [ "$env" = review ]; then
+    case ${REVIEW_ID:-} in
+        "" | *[!0-9]*) echo "set REVIEW_ID to the merge request's number (e.g. \$CI_MERGE_REQUEST_IID)" >&2; exit 2 ;;
+    esac
+    HTTP_PORT=$(( ${REVIEW_PORT_BASE:-20000} + 2 * REVIEW_ID ))
+    HTTPS_PORT=$(( HTTP_PORT + 1 ))
+    [ "$HTTPS_PORT" -le 65535 ] || { echo "review port $HTTPS_PORT is above 65535: lower REVIEW_PORT_BASE" >&2; exit 2; }
+    REVIEW_HOST=${REVIEW_HOST:-$slug.review.{{ cookiecutter.domain_name }}}
+    REVIEW_URL=https://$REVIEW_HOST:$HTTPS_PORT
+    SECRETS_PREFIX=$stack
+    export HTTP_PORT HTTPS_PORT REVIEW_HOST REVIEW_URL SECRETS_PREFIX
+    if [ -n "${REVIEW_DOTENV:-}" ]; then
+        printf 'REVIEW_URL=%s/\nREVIEW_STACK=%s\n' "$REVIEW_URL" "$stack" > "$REVIEW_DOTENV"
+    fi
+    create_review_secrets
+fi
 env_file=deploy/$env.env
 
 # During a SECRET_KEY rotation the old keys stay valid through the

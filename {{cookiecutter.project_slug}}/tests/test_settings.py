@@ -66,6 +66,25 @@ def test_secrets_come_from_the_secrets_directory(project_env, secrets_dir):
     )
 
 
+def test_more_csrf_origins_come_from_the_environment(project_env, secrets_dir):
+    # A review app's URL has its own port: https://<host>:<port>.
+    done = run_python(
+        """
+        from django.conf import settings
+        print(settings.CSRF_TRUSTED_ORIGINS)
+        """,
+        project_env(
+            SWARMKIT_SECRETS_DIR=secrets_dir,
+            DJANGO_ALLOWED_HOSTS="mr.review.example.com",
+            DJANGO_CSRF_TRUSTED_ORIGINS="https://mr.review.example.com:20003",
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == (
+        "['https://mr.review.example.com', 'https://mr.review.example.com:20003']"
+    )
+
+
 def test_build_mode_collects_static_files_without_any_secret(manage, project_env, tmp_path):
     static_root = tmp_path / "staticfiles"
     env = project_env(DJANGO_BUILD="1", DJANGO_STATIC_ROOT=static_root)

@@ -13,6 +13,8 @@ Environment variables read here:
 
   DJANGO_DEBUG            "true" only locally (default false)
   DJANGO_ALLOWED_HOSTS    comma-separated host names (default {{ cookiecutter.domain_name }})
+  DJANGO_CSRF_TRUSTED_ORIGINS  more origins for the CSRF check, comma-separated, e.g.
+                          a review app's https://<host>:<port> (its URL has a port)
   DJANGO_LOG_LEVEL        root log level (default INFO)
   DJANGO_LOG_FORMAT       "json" (default) or "text"
   DJANGO_ADMINS           comma-separated addresses that get error mails
@@ -115,7 +117,7 @@ CSRF_TRUSTED_ORIGINS = [
     f"https://*{host}" if host.startswith(".") else f"https://{host}"
     for host in ALLOWED_HOSTS
     if host != "*"
-]
+] + env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
