@@ -23,6 +23,7 @@ from swarmkit.deploy.secrets import create_secret, list_versions, remove_unused
 from swarmkit.exceptions import DeployError, DeployFailedError, StackFileError
 from swarmkit.files import MAX_ENV_FILE, MAX_STACK_FILE, read_bounded, write_atomically
 from swarmkit.stack.envfile import read_env_file
+from swarmkit.stack.interpolate import substitute
 
 __all__ = ["Rotation", "rotate_secret", "set_env_variable", "version_variables"]
 
@@ -131,7 +132,13 @@ def rotate_secret(
         raise DeployError(f"{variable} in {env_file} is not a version number",
                           hint=f"set {variable}=1 (or the version in use)")  # fmt: skip
     old = int(current)
-    group = {key: base for key, (base, var, _) in secrets.items() if var == variable}
+    # A base may itself hold variables (a review app's ${SECRETS_PREFIX:-...}):
+    # the names are the ones the deploy will ask for, the environment winning.
+    def lookup(var: str) -> str | None:
+        return os.environ.get(var, variables.get(var))
+
+    group = {key: substitute(base, lookup) for key, (base, var, _) in secrets.items()
+             if var == variable}  # fmt: skip
     existing = [v.version for v in list_versions(client, set(group.values()))]
     new = max([old, *existing]) + 1
     labels = {v.base: v.labels for v in list_versions(client, set(group.values()))

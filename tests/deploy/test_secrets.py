@@ -43,7 +43,9 @@ services:
 secrets:
   token:
     external: true
-    name: sktest-secret_token_v${TOKEN_VERSION:-1}
+    # A variable in the base too, as a review app's SECRETS_PREFIX: the
+    # rotation names the versions as the deploy interpolates them.
+    name: ${TOKEN_PREFIX:-sktest-secret}_token_v${TOKEN_VERSION:-1}
   tls_cert:
     external: true
     name: sktest-secret_tls_cert_v${TLS_VERSION:-1}
@@ -95,7 +97,7 @@ def test_version_variables(tmp_path: Path) -> None:
     stack = tmp_path / "stack.yml"
     stack.write_text(STACK_FILE)
     assert version_variables([str(stack)]) == {
-        "token": ("sktest-secret_token", "TOKEN_VERSION", "1"),
+        "token": ("${TOKEN_PREFIX:-sktest-secret}_token", "TOKEN_VERSION", "1"),
         "tls_cert": ("sktest-secret_tls_cert", "TLS_VERSION", "1"),
         "tls_key": ("sktest-secret_tls_key", "TLS_VERSION", "1"),
     }
