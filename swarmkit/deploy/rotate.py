@@ -132,6 +132,7 @@ def rotate_secret(
         raise DeployError(f"{variable} in {env_file} is not a version number",
                           hint=f"set {variable}=1 (or the version in use)")  # fmt: skip
     old = int(current)
+
     # A base may itself hold variables (a review app's ${SECRETS_PREFIX:-...}):
     # the names are the ones the deploy will ask for, the environment winning.
     def lookup(var: str) -> str | None:
