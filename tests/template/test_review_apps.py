@@ -163,6 +163,23 @@ def test_a_second_deploy_keeps_the_secrets(project: Path, tmp_path: Path) -> Non
     assert calls[-1]["argv"][-3:] == ["--name", stack, "--prune"]
 
 
+@pytest.mark.parametrize("made", ["database_password", "database_uri"])
+def test_half_made_database_secrets_are_refused_in_one_line(
+    bakes: Bakes, tmp_path: Path, made: str
+) -> None:
+    """A first deploy cut short between the two: the other cannot be made (the value is gone)."""
+    stack = "review-feature-a"
+    code, out, calls = deploy_sh(bakes.project(DEFAULT_COMBO), tmp_path, "review",
+                                 existing=f"{stack}_{made}_v1\n", TAG=TAG,
+                                 REVIEW_SLUG="feature-a", REVIEW_ID="3")  # fmt: skip
+    stderr = out.partition("\nSTDERR:")[2]
+    assert code == 2 and len(stderr.strip().splitlines()) == 1, out
+    assert f"docker secret rm {stack}_{made}_v1" in stderr, out
+    assert not [c for c in calls if c["argv"][:2] == ["swarmkit", "deploy"]], calls
+    created = [c["argv"][4] for c in calls if c["argv"][1:3] == ["secret", "create"]]
+    assert not {"database_password", "database_uri"} & set(created), calls
+
+
 def test_review_stop_removes_the_stack_with_its_volumes(project: Path, tmp_path: Path) -> None:
     code, out, calls = deploy_sh(project, tmp_path, "review-stop", REVIEW_SLUG=LONG_SLUG + "-")
     assert code == 0, out

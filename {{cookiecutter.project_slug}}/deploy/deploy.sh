@@ -67,28 +67,38 @@ usage() {
 create_review_secrets() {
     label=com.docker.stack.namespace=$stack
     existing=$(docker secret ls --filter "label=$label" --format '{% raw %}{{.Name}}{% endraw %}')
+    has_secret() { # NAME: version 1 of it exists
+        case " $(echo "$existing" | tr '\n' ' ') " in
+            *" ${stack}_$1_v1 "*) return 0 ;;
+        esac
+        return 1
+    }
     new_secret() { # NAME [swarmkit secret create options]: unless it exists
         name=$1
         shift
-        case " $(echo "$existing" | tr '\n' ' ') " in
-            *" ${stack}_${name}_v1 "*) return 0 ;;
-        esac
+        has_secret "$name" && return 0
         swarmkit secret create "$stack" "$name" --prefix "$stack" --version 1 --label "$label" "$@" >/dev/null
     }
     new_secret secret_key --generate base64:48
 {%- if cookiecutter.use_cron == 'y' %}
     new_secret cron_api_key --generate hex:32
 {%- endif %}
-    # The database password twice: for PostgreSQL, and in the app's URI.
-    case $existing in
-        *"${stack}_database_password_v1"*) ;;
-        *)
-            password=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-            printf '%s' "$password" | new_secret database_password
-            printf 'postgresql://{{ cookiecutter.project_slug }}:%s@db:5432/{{ cookiecutter.project_slug }}?connect_timeout=2' "$password" \
-                | new_secret database_uri
-            ;;
-    esac
+    # The database password twice: for PostgreSQL, and in the app's URI. One
+    # without the other (a first deploy cut short) cannot be completed: a
+    # secret's value cannot be read back.
+    for pair in database_password:database_uri database_uri:database_password; do
+        one=${pair%%:*} other=${pair#*:}
+        if has_secret "$one" && ! has_secret "$other"; then
+            echo "review app $stack has the secret ${stack}_${one}_v1 but not ${stack}_${other}_v1: remove it (docker secret rm ${stack}_${one}_v1) and deploy again" >&2
+            exit 2
+        fi
+    done
+    if ! has_secret database_password; then
+        password=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+        printf '%s' "$password" | new_secret database_password
+        printf 'postgresql://{{ cookiecutter.project_slug }}:%s@db:5432/{{ cookiecutter.project_slug }}?connect_timeout=2' "$password" \
+            | new_secret database_uri
+    fi
 }
 
 [ $# -ge 1 ] || usage
