@@ -8,6 +8,8 @@ Swarm's own update and rollback policies apply.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Sequence
 
 import docker
@@ -17,11 +19,19 @@ from swarmkit.deploy.engine import cli_docker_host
 from swarmkit.deploy.rollback import finish_rollback
 from swarmkit.deploy.status import ServiceStatus
 from swarmkit.deploy.wait import snapshot, wait_for_stack
-from swarmkit.exceptions import DeployError, DeployFailedError, RollbackFailedError
+from swarmkit.exceptions import DeployError, DeployFailedError, DockerCLIError, RollbackFailedError
 
 __all__ = ["deploy_stack", "render_for_deploy"]
 
 RESOLVE_IMAGE = ("always", "changed", "never")
+
+# `docker stack deploy` creates only the networks it does not list, and a
+# removed stack's overlay network is still listed for a few seconds after
+# `docker stack rm` (docker/for-linux#86): the service create then fails with
+# "network <stack>_<name> not found". The command is idempotent, so it runs
+# again until the network is gone from the listing and gets created anew.
+_LINGERING_NETWORK = re.compile(r"network (\S+) not found")
+_LINGERING_NETWORK_WAIT = 60.0
 
 
 def render_for_deploy(files: Sequence[str], stack: str, *, env_file: str | None = None) -> str:
@@ -78,7 +88,7 @@ def deploy_stack(
     if prune:
         command.append("--prune")
     command.append(stack)
-    run_docker(command, stdin=text, docker_cli=cli, docker_host=cli_docker_host(client))
+    _stack_deploy(command, text, stack, cli, cli_docker_host(client))
     if not wait:
         return []
     try:
@@ -107,3 +117,21 @@ def deploy_stack(
         raise DeployFailedError(
             f"{failed.message}; {done.describe()}", failures=failed.failures, hint=failed.hint
         ) from failed
+
+
+def _stack_deploy(
+    command: list[str], text: str, stack: str, cli: str, docker_host: str | None
+) -> None:
+    """``docker stack deploy``, again while it fails on one of the stack's lingering networks."""
+    deadline = time.monotonic() + _LINGERING_NETWORK_WAIT
+    while True:
+        try:
+            run_docker(command, stdin=text, docker_cli=cli, docker_host=docker_host)
+            return
+        except DockerCLIError as exc:
+            lingering = _LINGERING_NETWORK.search(exc.stderr)
+            if not lingering or not lingering[1].startswith(f"{stack}_"):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(2.0)

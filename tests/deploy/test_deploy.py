@@ -204,3 +204,49 @@ def test_an_image_no_node_can_pull_fails_at_once(
     assert lines[0].startswith(f"{stack_name}_app: cannot pull its image 127.0.0.1:1/nope:v1 on ")
     assert all(line.startswith("  task ") for line in lines[1:-1]) and len(lines) >= 3
     assert lines[-1].startswith(f"swarmkit: error: stack {stack_name} did not converge: ")
+
+
+def lingering_network_cli(directory: Path, network: str, failures: int) -> tuple[str, Path]:
+    """A docker CLI whose first ``failures`` stack deploys fail as with a lingering network."""
+    calls = directory / "stack-deploys"
+    script = directory / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "stack deploy" ]; then\n'
+        f'    echo x >> "{calls}"\n'
+        f'    if [ "$(wc -l < "{calls}")" -le {failures} ]; then\n'
+        "        cat > /dev/null\n"
+        f'        echo "failed to create service: Error response from daemon: network {network} not found" >&2\n'
+        "        exit 1\n"
+        "    fi\n"
+        "fi\n"
+        f'exec "{DOCKER}" "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script), calls
+
+
+def test_a_lingering_network_of_the_stack_is_waited_out(
+    engine: Any, stack_name: str, tmp_path: Path
+) -> None:
+    """After `docker stack rm` the CLI may still list the stack's network: deploy again."""
+    from swarmkit.deploy import connect
+
+    cli, calls = lingering_network_cli(tmp_path, f"{stack_name}_default", failures=2)
+    rows = deploy_stack(connect(), [write(tmp_path, "v1")], stack_name, resolve_image="never",
+                        timeout=90, docker_cli=cli)  # fmt: skip
+    assert all(r.converged for r in rows)
+    assert len(calls.read_text().splitlines()) == 3
+
+
+def test_a_missing_network_of_another_stack_fails_at_once(
+    engine: Any, stack_name: str, tmp_path: Path
+) -> None:
+    from swarmkit.deploy import connect
+    from swarmkit.exceptions import DockerCLIError
+
+    cli, calls = lingering_network_cli(tmp_path, "elsewhere_default", failures=5)
+    with pytest.raises(DockerCLIError, match="network elsewhere_default not found"):
+        deploy_stack(connect(), [write(tmp_path, "v1")], stack_name, resolve_image="never",
+                     timeout=90, docker_cli=cli)  # fmt: skip
+    assert len(calls.read_text().splitlines()) == 1
