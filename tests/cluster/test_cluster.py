@@ -148,9 +148,13 @@ services:
       placement:
         constraints: [node.labels.skc-probe == true]
         max_replicas_per_node: 1
-      update_config: {{parallelism: 1, order: stop-first, failure_action: rollback, monitor: 5s}}
+      update_config: {{parallelism: 1, order: stop-first, failure_action: rollback, monitor: 20s}}
       rollback_config: {{parallelism: 1, order: stop-first, monitor: 5s}}
 """
+# The update's monitor outlasts a failing task's way to "unhealthy" (start
+# period 8 s, then 2 failed checks a second apart, each up to 2 s): Swarm may
+# count a task as running before its first check, and a shorter monitor then
+# ends the update as completed before that task fails.
 
 
 def probe_deploy(cluster: Cluster, release: int, test: str) -> Any:
@@ -410,11 +414,20 @@ def test_restore_onto_another_node_as_the_docs_say(
     old, new = NODES[DB_NODE], NODES["m2"]
     via = cluster.manager if cluster.manager is not old else NODES["m1"]
     cluster.use(via)
-    # The dumps copied off the database node beforehand, as the docs ask.
-    known = set(in_backup(old, "ls /backups").split())
-    wait_until(lambda: set(in_backup(old, "ls /backups").split()) - known, 60, "a new dump")
-    dump = sorted(set(in_backup(old, "ls /backups").split()) - known)[-1]
-    rows = int(psql("SELECT count(*) FROM visits_visit", old))  # the dump has at least these
+    # The dumps copied off the database node beforehand, as the docs ask. A
+    # dump named after a later second than this count started after it (its
+    # name is its start time; it is renamed from .partial when done), so it
+    # holds at least these rows.
+    count, now = psql("SELECT count(*) || ' ' || to_char(now() AT TIME ZONE 'UTC', "
+                      "'YYYYMMDD\"T\"HH24MISS\"Z\"') FROM visits_visit", old).split()  # fmt: skip
+    rows, since = int(count), f"{harness.SLUG}-{now}.dump"
+
+    def later_dumps() -> list[str]:
+        names = in_backup(old, "ls /backups").split()
+        return sorted(n for n in names if n.endswith(".dump") and n > since)
+
+    wait_until(later_dumps, 60, "a dump started after the count")
+    dump = later_dumps()[-1]
     old.docker("cp", f"{backup_container(old)}:/backups/{dump}", str(tmp_path / dump))
     old.kill()  # gone for good
 
