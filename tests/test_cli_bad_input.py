@@ -260,3 +260,36 @@ def test_no_env_value_in_interpolation_errors(
     code, err = run(["config", "-c", path], capsys)
     assert_bad_input(code, err, f"{path}:")
     assert CANARY not in err and "9" * 100 not in err
+
+
+def test_an_unexpected_engine_answer_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """An engine error no library call maps (a container gone between two calls) is one line."""
+    import argparse
+
+    import docker.errors
+
+    from swarmkit.cli.command import _run
+
+    def gone(args: argparse.Namespace) -> int:
+        raise docker.errors.NotFound("404 Client Error", explanation="No such container: b2de22")
+
+    code = _run(argparse.Namespace(run=gone))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "swarmkit: error: the Docker engine answered: No such container: b2de22 "
+        "(run the command again; if it persists, report it with `docker info`)\n"
+    )
+
+
+def test_a_bug_is_still_a_traceback() -> None:
+    """Only engine answers become one line: a bug of swarmkit's own is not hidden."""
+    import argparse
+
+    from swarmkit.cli.command import _run
+
+    def broken(args: argparse.Namespace) -> int:
+        raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):
+        _run(argparse.Namespace(run=broken))

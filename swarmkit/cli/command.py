@@ -99,4 +99,22 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not _is_engine_error(exc):
+            raise
+        # An engine answer the library did not expect (an object gone between
+        # two calls, say): one line, not the SDK's chain of tracebacks.
+        explanation = getattr(exc, "explanation", None) or exc
+        sys.stderr.write(
+            f"swarmkit: error: the Docker engine answered: {explanation} "
+            "(run the command again; if it persists, report it with `docker info`)\n"
+        )
+        return EXIT_BAD_INPUT
     return code
+
+
+def _is_engine_error(exc: Exception) -> bool:
+    # Not imported here: `swarmkit lint` runs without the docker SDK, and an
+    # error of a module never imported cannot have been raised.
+    errors = sys.modules.get("docker.errors")
+    return errors is not None and isinstance(exc, errors.DockerException)

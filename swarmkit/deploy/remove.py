@@ -62,7 +62,9 @@ def remove_stack(
         run_docker(["stack", "rm", stack], docker_cli=docker_cli,
                    docker_host=cli_docker_host(client))  # fmt: skip
     deadline = time.monotonic() + timeout
-    while client.containers.list(all=True, filters=label) or client.networks.list(filters=label):
+    # The low-level list: the collection's list inspects each container it
+    # lists, and one the engine removes in between fails it with NotFound.
+    while client.api.containers(all=True, filters=label) or client.networks.list(filters=label):
         if time.monotonic() > deadline:
             raise DeployError(
                 f"the tasks of stack {stack} are still there after {timeout:g}s",

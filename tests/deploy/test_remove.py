@@ -101,3 +101,29 @@ def test_rm_of_unknown_stack_is_one_line(engine: Any, stack_name: str) -> None:
     done = _swarmkit("rm", stack_name, "--volumes")
     assert done.returncode == 2
     assert done.stderr == f"swarmkit: error: no stack named {stack_name!r} on this swarm\n"
+
+
+def test_rm_survives_a_container_gone_between_list_and_inspect(
+    engine: Any, stack_name: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A task container the engine removes while the wait lists them is no error.
+
+    The fresh-clone CI's review stop job met it: the collection's list
+    inspects each container it lists, and one gone in between raised
+    NotFound out of ``swarmkit rm``. Every inspect here answers NotFound, as
+    it would for a container removed right after the listing.
+    """
+    import docker.errors
+
+    from swarmkit.deploy import remove_stack
+
+    _deploy(stack_name, tmp_path)
+    wait_until(lambda: bool(_objects(stack_name)["container"]))
+
+    def gone(container: Any, *args: Any, **kwargs: Any) -> Any:
+        raise docker.errors.NotFound(f"No such container: {container}")
+
+    monkeypatch.setattr(engine.api, "inspect_container", gone)
+    removal = remove_stack(engine, stack_name, volumes=True)
+    assert removal.services == [f"{stack_name}_web"]
+    assert _objects(stack_name) == {k: [] for k in _objects(stack_name)}
