@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from swarmkit.exceptions import CronError as CronError
     from swarmkit.exceptions import CronScheduleError as CronScheduleError
     from swarmkit.exceptions import CronSettingsError as CronSettingsError
+    from swarmkit.exceptions import DatabaseRoleError as DatabaseRoleError
     from swarmkit.exceptions import (
         DeployError,
         DeployFailedError,
@@ -96,11 +97,11 @@ _LAZY = {
     "merge_stacks": "swarmkit.stack",
 }
 
-# The cron errors, from swarmkit.exceptions like the others.
-__all__ += ["CronError", "CronScheduleError", "CronSettingsError", "SlotError"]
+# The cron and database role errors, from swarmkit.exceptions like the others.
+__all__ += ["CronError", "CronScheduleError", "CronSettingsError", "DatabaseRoleError", "SlotError"]
 _LAZY.update(
     dict.fromkeys(
-        ("CronError", "CronScheduleError", "CronSettingsError", "SlotError"),
+        ("CronError", "CronScheduleError", "CronSettingsError", "DatabaseRoleError", "SlotError"),
         "swarmkit.exceptions",
     )
 )

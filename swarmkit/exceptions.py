@@ -25,6 +25,8 @@
     │                              ``ValueError``)
     ├── MissingExtraError          an extra is not installed (also ``ImportError``;
     │                              ``.extra``): ``pip install 'swarm-django[<extra>]'``
+    ├── DatabaseRoleError          a database URI secret cannot be a login role of
+    │                              ``swarmkit.database_roles`` (``.file``)
     └── DeployError                talking to a swarm went wrong (``swarmkit.deploy``)
         ├── EngineError            no engine answers, or it is not a swarm manager
         ├── StackNotFoundError     no service carries the stack's label (``.stack``)
@@ -50,6 +52,7 @@ __all__ = [
     "CronError",
     "CronScheduleError",
     "CronSettingsError",
+    "DatabaseRoleError",
     "DeployError",
     "DeployFailedError",
     "DockerCLIError",
@@ -193,6 +196,18 @@ class SlotError(CronError, ValueError):
     The cron endpoint answers it with a 400; ``str()`` is the message it shows.
     Also a ``ValueError``, as a malformed value is.
     """
+
+
+class DatabaseRoleError(SwarmkitError):
+    """A database URI secret that cannot be a login role: not ``<owner>_v<N>``, or malformed.
+
+    ``file`` names the secret file; the message never holds the URI (it has
+    the password in it).
+    """
+
+    def __init__(self, message: str, *, file: str, hint: str | None = None) -> None:
+        super().__init__(f"{file}: {message}", hint=hint)
+        self.file = file
 
 
 class MissingExtraError(SwarmkitError, ImportError):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from tests.django.servers import PostgresServer, postgres_bindir
+from tests.django.servers import PostgresServer, running_postgres
 
 settings.register_profile("default", max_examples=150)
 settings.register_profile("ci", max_examples=150, derandomize=True, print_blob=True)
@@ -27,15 +27,5 @@ settings.load_profile(
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    bindir = postgres_bindir()
-    if bindir is None:
-        message = "PostgreSQL is not installed (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    server = PostgresServer(bindir)
-    server.start()
-    try:
+    with running_postgres() as server:
         yield server
-    finally:
-        server.destroy()

@@ -131,7 +131,9 @@ def test_cron_and_deploy_errors_import_without_django_or_docker() -> None:
 
 
 def test_star_import_works_without_the_django_extra() -> None:
-    code = "import sys\nsys.modules['django'] = None\nfrom swarmkit import *\nprint(CronSettingsError)"
+    code = (
+        "import sys\nsys.modules['django'] = None\nfrom swarmkit import *\nprint(CronSettingsError)"
+    )
     assert "CronSettingsError" in run(code)
 
 

@@ -10,7 +10,7 @@ from swarmkit.cli.common import EXIT_OK, Commands, duration
 __all__ = ["add_secret_commands"]
 
 
-def _secret_value(args: argparse.Namespace, key: str) -> bytes:
+def _secret_value(args: argparse.Namespace, key: str, version: int) -> bytes:
     from swarmkit.deploy.secrets import generate_value
     from swarmkit.files import MAX_SECRET_FILE, read_bounded, read_stream_bounded
 
@@ -21,20 +21,24 @@ def _secret_value(args: argparse.Namespace, key: str) -> bytes:
     if plain:
         return read_bounded(plain[0], MAX_SECRET_FILE, what="secret file")
     if args.generate:
-        return generate_value(args.generate)
+        return generate_value(args.generate, version)
     return read_stream_bounded(sys.stdin.buffer, MAX_SECRET_FILE, what="secret", name="<stdin>")
 
 
 def _cmd_secret_create(args: argparse.Namespace) -> int:
     from swarmkit.session import engine_session
 
-    value = _secret_value(args, args.name)
     labels = dict(item.partition("=")[::2] for item in args.label or ())
+    if args.generate:  # a bad generator fails before the engine is asked
+        from swarmkit.deploy.secrets import generate_value
+
+        generate_value(args.generate, args.version or 1)
     with engine_session() as client:
         from swarmkit.deploy.secrets import create_secret, next_version, secret_base
 
         base = secret_base(client, args.stack, args.name, args.prefix)
         version = args.version or next_version(client, base)
+        value = _secret_value(args, args.name, version)
         create_secret(client, f"{base}_v{version}", value, labels=labels)
     sys.stdout.write(f"{base}_v{version}\n")
     return EXIT_OK
@@ -66,8 +70,10 @@ def _cmd_secret_rotate(args: argparse.Namespace) -> int:
         from swarmkit.deploy.rotate import rotate_secret
 
         done = rotate_secret(
-            client, args.files, args.name, args.secret, lambda key: _secret_value(args, key),
+            client, args.files, args.name, args.secret,
+            lambda key, version: _secret_value(args, key, version),
             env_file=args.env_file, keep_old=args.keep_old, previous=args.previous,
+            retire_previous=args.retire_previous,
             resolve_image=args.resolve_image, timeout=args.timeout, progress=say,
         )  # fmt: skip
     for name in done.kept:
@@ -82,8 +88,10 @@ def _add_value_options(parser: argparse.ArgumentParser) -> None:
         help="read the value from PATH (KEY=PATH for one secret of a group); default stdin",
     )  # fmt: skip
     parser.add_argument(
-        "--generate", metavar="SPEC", help="a random value: hex:32, base64:48 or password"
-    )
+        "--generate", metavar="SPEC",
+        help="a random value: hex:32, base64:48, password, or a template such as "
+        "'postgresql://shop_v{version}:{password}@db:5432/shop'",
+    )  # fmt: skip
 
 
 def add_secret_commands(commands: Commands) -> None:
@@ -129,6 +137,11 @@ def add_secret_commands(commands: Commands) -> None:
         "--previous", metavar="VARIABLE",
         help="also set VARIABLE to N: a secret named with it keeps the old value mounted "
         "(SECRET_KEY_FALLBACKS_VERSION)",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--retire-previous", action="store_true",
+        help="once converged, clear the --previous variable and deploy again without the "
+        "files that name it: version N is then mounted nowhere and removed",
     )  # fmt: skip
     rotate.add_argument(
         "--timeout", type=duration, default=600.0, metavar="DURATION", help="default 10m"

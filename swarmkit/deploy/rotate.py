@@ -88,23 +88,28 @@ def rotate_secret(
     files: Sequence[str],
     stack: str,
     name: str,
-    values: Callable[[str], bytes],
+    values: Callable[[str, int], bytes],
     *,
     env_file: str,
     keep_old: bool = False,
     previous: str | None = None,
+    retire_previous: bool = False,
     resolve_image: str = "always",
     timeout: float = 600,
     progress: Callable[[str], None] | None = None,
 ) -> Rotation:
     """Rotate ``name`` (and the secrets sharing its version variable) of ``stack``.
 
-    ``values(key)`` gives each new value (all are read before anything is
-    created). ``previous`` names a variable set to the old version in the same
-    write: a secret of the stack named after the same base with that variable
+    ``values(key, version)`` gives each new value (all are read before
+    anything is created). ``previous`` names a variable set to the old
+    version in the same write: a secret of the stack named with that variable
     (``secret_key_fallbacks``: ``<base>_v${SECRET_KEY_FALLBACKS_VERSION}``)
     keeps the old value mounted, so version N stays (in use) and the version
-    the variable named before goes once unused. ``resolve_image`` is
+    the variable named before goes once unused. ``retire_previous``: once
+    that deploy converged, ``previous`` is emptied and the stack deployed
+    again without the files that name it, so version N is mounted nowhere
+    and goes too (the database URI: both login roles work while the app
+    rolls, then the old one is disabled). ``resolve_image`` is
     ``swarmkit deploy``'s (``never`` for images only on the nodes). Raises
     :class:`DeployError` for bad input before anything changes,
     :class:`DeployFailedError` (old version still in use, new one kept, env
@@ -118,7 +123,16 @@ def rotate_secret(
                           hint="its name must end in _v${VARIABLE}")  # fmt: skip
     _, variable, default = secrets[name]
     if previous is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", previous):
-        raise DeployError(f"--previous {previous!r} is not a variable name")
+        raise DeployError(f"--previous {previous[:80]!r} is not a variable name")
+    if retire_previous and previous is None:
+        raise DeployError("--retire-previous needs --previous VARIABLE",
+                          hint="name the variable of the previous version's secret")  # fmt: skip
+    retired_files = [f for f in files if _names_variable(f, previous)] if retire_previous else []
+    if retire_previous and not retired_files:
+        raise DeployError(
+            f"no stack file names a secret with {previous}",
+            hint="add the overlay that mounts the previous version (-c FILE)",
+        )
     for name_in_env in (variable, previous):
         if name_in_env and name_in_env in os.environ:
             raise DeployError(
@@ -144,7 +158,7 @@ def rotate_secret(
     new = max([old, *existing]) + 1
     labels = {v.base: v.labels for v in list_versions(client, set(group.values()))
               if v.version == old}  # fmt: skip
-    new_values = {key: values(key) for key in sorted(group)}
+    new_values = {key: values(key, new) for key in sorted(group)}
     created = []
     for key, base in sorted(group.items()):
         secret_name = f"{base}_v{new}"
@@ -166,6 +180,10 @@ def rotate_secret(
             failures=exc.failures,
             hint="fix the cause and run the rotation again",
         ) from exc
+    if retire_previous and previous:
+        kept_files = [f for f in files if f not in retired_files]
+        _retire(client, kept_files, stack, env_file=env_file, previous=previous, old=old,
+                resolve_image=resolve_image, timeout=timeout, say=say)  # fmt: skip
     old_names = [f"{base}_v{old}" for base in sorted(set(group.values()))]
     if earlier.isdigit() and int(earlier) != old:
         old_names += [f"{base}_v{earlier}" for base in sorted(set(group.values()))]
@@ -174,3 +192,26 @@ def rotate_secret(
     for secret_name in removed:
         say(f"removed secret {secret_name}")
     return Rotation(variable, old, new, tuple(created), tuple(removed), tuple(kept))
+
+
+def _names_variable(file: str, variable: str | None) -> bool:
+    return any(var == variable for _, var, _ in version_variables([file]).values())
+
+
+def _retire(client: docker.DockerClient, files: Sequence[str], stack: str, *, env_file: str,
+            previous: str, old: int, resolve_image: str, timeout: float,
+            say: Callable[[str], None]) -> None:  # fmt: skip
+    set_env_variable(env_file, previous, "")
+    say(f"{previous}= in {env_file}: deploying without version {old}")
+    try:
+        deploy_stack(client, files, stack, env_file=env_file, resolve_image=resolve_image,
+                     timeout=timeout)  # fmt: skip
+    except DeployFailedError as exc:
+        # What runs is the stack that still mounts version N: say so in the file.
+        set_env_variable(env_file, previous, str(old))
+        raise type(exc)(
+            f"{exc.message}; the new version is in use, but the deploy without version {old} "
+            f"failed: {env_file} says {previous}={old} again and version {old} is kept",
+            failures=exc.failures,
+            hint=f"fix the cause, then set {previous}= and deploy",
+        ) from exc

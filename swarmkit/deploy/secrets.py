@@ -44,11 +44,14 @@ __all__ = [
 _VERSIONED = re.compile(r"^(?P<base>.+)_v(?P<version>[0-9]+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-#: What ``--generate`` accepts: ``hex:<bytes>``, ``base64:<bytes>``, ``password``.
-GENERATORS = ("hex:N", "base64:N", "password")
+#: What ``--generate`` accepts: ``hex:<bytes>``, ``base64:<bytes>``, ``password``, or a
+#: template holding ``{password}`` (and ``{version}``, the version being created).
+GENERATORS = ("hex:N", "base64:N", "password", "TEMPLATE")
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 _PASSWORD_LENGTH = 32
 _MAX_RANDOM_BYTES = 4096
+_MAX_TEMPLATE = 1024
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def split_version(name: str) -> tuple[str, int] | None:
@@ -57,23 +60,53 @@ def split_version(name: str) -> tuple[str, int] | None:
     return (match["base"], int(match["version"])) if match else None
 
 
-def generate_value(spec: str) -> bytes:
+def generate_value(spec: str, version: int | None = None) -> bytes:
     """A random value: ``hex:32`` (32 bytes as 64 hex digits), ``base64:48``, ``password``.
 
     ``password``: 32 letters and digits (about 190 bits), safe in a URI or a
-    shell without quoting. Raises :class:`DeployError` for another ``spec``.
+    shell without quoting. A ``spec`` holding ``{password}`` is a template:
+    ``{password}`` becomes such a password and ``{version}`` the ``version``
+    being created, as in the database URI whose user is its version's login
+    role: ``postgresql://shop_v{version}:{password}@db:5432/shop``. Raises
+    :class:`DeployError` for another ``spec``.
     """
     if spec == "password":
         return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(_PASSWORD_LENGTH)).encode()
+    if "{" in spec or "}" in spec:
+        return _from_template(spec, version)
     kind, _, count = spec.partition(":")
     if kind in ("hex", "base64") and count.isdigit() and 16 <= int(count) <= _MAX_RANDOM_BYTES:
         raw = secrets.token_bytes(int(count))
         return raw.hex().encode() if kind == "hex" else base64.b64encode(raw)
     raise DeployError(
-        f"--generate {spec!r} is not a generator",
-        hint=f"use hex:32, base64:48 or password (hex and base64 take 16 to "
-        f"{_MAX_RANDOM_BYTES} random bytes)",
+        f"--generate {spec[:80]!r} is not a generator",
+        hint=f"use hex:32, base64:48, password (hex and base64 take 16 to "
+        f"{_MAX_RANDOM_BYTES} random bytes) or a template with {{password}}",
     )
+
+
+def _from_template(spec: str, version: int | None) -> bytes:
+    names = _PLACEHOLDER.findall(spec)
+    rest = _PLACEHOLDER.sub("", spec)
+    if len(spec) > _MAX_TEMPLATE or "{" in rest or "}" in rest or "password" not in names:
+        raise DeployError(
+            f"--generate {spec[:80]!r} is not a template",
+            hint=f"up to {_MAX_TEMPLATE} characters with {{password}} (and {{version}}), "
+            "no other braces",
+        )
+    unknown = sorted(set(names) - {"password", "version"})
+    if unknown:
+        raise DeployError(f"--generate: unknown placeholder {{{unknown[0][:40]}}}",
+                          hint="a template knows {password} and {version}")  # fmt: skip
+    if "version" in names and version is None:
+        raise DeployError("--generate: {version} needs the version being created")
+
+    def fill(match: re.Match[str]) -> str:
+        if match[1] == "version":
+            return str(version)
+        return generate_value("password").decode()
+
+    return _PLACEHOLDER.sub(fill, spec).encode()
 
 
 @dataclass(frozen=True)

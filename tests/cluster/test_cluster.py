@@ -220,7 +220,7 @@ def test_logs_show_every_node_in_time_order(cluster: Cluster, tls: Any) -> None:
     assert done.returncode == 0, shown(done)
     stamps, proxies, apps = [], set(), set()
     for line in done.stdout.splitlines():
-        match = re.match(r"(\S+) ([a-z]+)\.(\S+) \| ", line)
+        match = re.match(r"(\S+) ([a-z-]+)\.(\S+) \| ", line)
         assert match, line
         stamps.append(nanoseconds(match[1]))
         if match[2] == "proxy":

@@ -172,7 +172,7 @@ def test_failed_deploy_exception_and_logs_hold_no_value(
     with ProcSampler() as sampler:
         client = docker.from_env()
         with pytest.raises(DeployFailedError) as caught:
-            rotate_secret(client, ["broken.yml"], STACK, "token", lambda key: value.encode(),
+            rotate_secret(client, ["broken.yml"], STACK, "token", lambda key, version: value.encode(),
                           env_file="staging.env", resolve_image="never", timeout=30)  # fmt: skip
         client.close()
         code = main(["secret", "rotate", "-c", "broken.yml", "--env-file", "staging.env",

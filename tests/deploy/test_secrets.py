@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from swarmkit.deploy.rotate import set_env_variable, version_variables
 from swarmkit.deploy.secrets import generate_value, split_version
 from swarmkit.exceptions import DeployError
 from tests.deploy.cli_stack import docker, remove_stack
-from tests.deploy.conftest import swarm_manager
+from tests.deploy.conftest import swarm_manager, wait_until
 
 STACK = "sktest-secret_staging"
 PREFIX = "sktest-secret"
@@ -76,6 +77,23 @@ def test_generators() -> None:
     assert generate_value("hex:32") != generate_value("hex:32")
     with pytest.raises(DeployError, match="not a generator"):
         generate_value("hex:2")
+
+
+def test_generator_templates() -> None:
+    uri = generate_value("postgresql://shop_v{version}:{password}@db:5432/shop", 7).decode()
+    assert re.fullmatch(r"postgresql://shop_v7:[A-Za-z0-9]{32}@db:5432/shop", uri)
+    assert generate_value("{password}") != generate_value("{password}")
+    for spec, needle in [
+        ("shop_v{version}", "not a template"),  # no password
+        ("{password}{", "not a template"),
+        ("{password}" + "x" * 1100, "not a template"),
+        ("{password}{__class__}", "unknown placeholder {__class__}"),
+        ("{password}{0}", "unknown placeholder {0}"),
+    ]:
+        with pytest.raises(DeployError, match=re.escape(needle)):
+            generate_value(spec, 1)
+    with pytest.raises(DeployError, match="needs the version"):
+        generate_value("v{version}:{password}")
 
 
 def test_split_version() -> None:
@@ -193,7 +211,47 @@ def test_create_ls_rotate(stack: Path) -> None:
         {"service": f"{STACK}_app", "target": "token_previous"}
     ]
 
-    # A deploy that fails (the image does not exist): v4 stays in use, v5 kept.
+    # --retire-previous, with a template: v5 in use, then a deploy without
+    # previous.yml, so v4 is mounted nowhere and goes (v3, the older fallback, too).
+    done = swarmkit("secret", "rotate", "-c", "stack.yml", "-c", "previous.yml",
+                    "--env-file", "staging.env", "--name", STACK,
+                    "--generate", "tok-v{version}-{password}", "--previous",
+                    "TOKEN_PREVIOUS_VERSION", "--retire-previous", "token", cwd=stack)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env = (stack / "staging.env").read_text()
+    assert "TOKEN_VERSION=5\n" in env and env.endswith("TOKEN_PREVIOUS_VERSION=\n")
+    assert "TOKEN_PREVIOUS_VERSION= in staging.env: deploying without version 4" in done.stderr
+    names = docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert f"{PREFIX}_token_v5" in names
+    assert f"{PREFIX}_token_v4" not in names and f"{PREFIX}_token_v3" not in names
+    mounted = json.loads(docker("service", "inspect", f"{STACK}_app", "--format",
+                                "{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}"))  # fmt: skip
+    assert sorted(m["SecretName"] for m in mounted) == [
+        f"{PREFIX}_tls_cert_v2",
+        f"{PREFIX}_tls_key_v2",
+        f"{PREFIX}_token_v5",
+    ]
+
+    # The task that replaced the last one, once that one (killed after its 1 s
+    # grace period) is gone.
+    def running() -> list[str]:
+        return docker("ps", "-q", "--filter", "status=running", "--filter",
+                      f"label=com.docker.swarm.service.name={STACK}_app").split()  # fmt: skip
+
+    wait_until(lambda: len(running()) == 1, 30)
+    token = docker("exec", running()[0], "cat", "/run/secrets/token")
+    assert re.fullmatch(r"tok-v5-[A-Za-z0-9]{32}", token), "not the template's value"
+    # Without the file that names the variable, there is nothing to retire.
+    done = swarmkit("secret", "rotate", "-c", "stack.yml", "--env-file", "staging.env",
+                    "--name", STACK, "--generate", "hex:16", "--previous",
+                    "TOKEN_PREVIOUS_VERSION", "--retire-previous", "token", cwd=stack)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        "swarmkit: error: no stack file names a secret with TOKEN_PREVIOUS_VERSION (add the "
+        "overlay that mounts the previous version (-c FILE))\n"
+    )
+
+    # A deploy that fails (the image does not exist): v5 stays in use, v6 kept.
     (stack / "stack.yml").write_text(
         STACK_FILE.replace("debian:bookworm-slim", "sktest-secret/none:missing")
     )
@@ -202,10 +260,10 @@ def test_create_ls_rotate(stack: Path) -> None:
                     "--previous", "TOKEN_PREVIOUS_VERSION", "--timeout", "60s", "token",
                     cwd=stack)  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert "says TOKEN_VERSION=4 again: the next deploy uses version 4" in done.stderr
-    assert "version 5 is kept" in done.stderr
+    assert "says TOKEN_VERSION=5 again: the next deploy uses version 5" in done.stderr
+    assert "version 6 is kept" in done.stderr
     assert (stack / "staging.env").read_text() == env
-    assert f"{PREFIX}_token_v5" in docker("secret", "ls", "--format", "{{.Name}}").split()
+    assert f"{PREFIX}_token_v6" in docker("secret", "ls", "--format", "{{.Name}}").split()
 
     secret_values = [*values.values(), (stack / "cert.pem").read_text(),
                      (stack / "key.pem").read_text()]  # fmt: skip
@@ -250,7 +308,7 @@ def test_a_failed_rollback_stays_a_rollback_failure(
     (tmp_path / "staging.env").write_text(ENV_FILE)
     with pytest.raises(RollbackFailedError, match="the next deploy uses version 1") as caught:
         rotate.rotate_secret(
-            None, [str(tmp_path / "stack.yml")], STACK, "token", lambda key: b"x" * 16,  # type: ignore[arg-type]
+            None, [str(tmp_path / "stack.yml")], STACK, "token", lambda key, version: b"x" * 16,  # type: ignore[arg-type]
             env_file=str(tmp_path / "staging.env"), resolve_image="never",
         )  # fmt: skip
     assert caught.value.failures == ("app: report",)

@@ -57,10 +57,36 @@ def postgres_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-class PostgresServer:
-    """A throw-away PostgreSQL cluster on ``127.0.0.1:<port>`` with trust auth."""
+@contextlib.contextmanager
+def running_postgres(password: str | None = None) -> Iterator[PostgresServer]:
+    """A started :class:`PostgresServer`, destroyed afterwards.
 
-    def __init__(self, bindir: Path) -> None:
+    Without PostgreSQL's binaries: a failure under ``CI=true``, else a skip.
+    """
+    import pytest
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bindir, password=password)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on ``127.0.0.1:<port>`` with trust auth.
+
+    With ``password``, TCP logins need a password (SCRAM-SHA-256), the
+    superuser's being ``password``, as in the postgres image.
+    """
+
+    def __init__(self, bindir: Path, password: str | None = None) -> None:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="swarmkit-pg-"))
         self.datadir = self.root / "data"
@@ -71,7 +97,14 @@ class PostgresServer:
             os.chmod(self.root, 0o755)
             entry = pwd.getpwnam("postgres")
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.password = password
+        auth = ["--auth=trust"]
+        if password is not None:
+            pwfile = self.root / "pwfile"
+            pwfile.write_text(password + "\n")
+            os.chmod(pwfile, 0o644)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", *auth, "-E", "UTF8")
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.bindir / tool), *args]
@@ -100,7 +133,8 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        login = "postgres" if self.password is None else f"postgres:{self.password}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{database}"
 
     def sql(self, statement: str, database: str = "postgres") -> list[tuple[Any, ...]]:
         import psycopg
@@ -126,7 +160,9 @@ def project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def manage(env: Mapping[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def manage(
+    env: Mapping[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run ``django-admin <args>`` against the test project in a new process."""
     return subprocess.run(
         [sys.executable, "-m", "django", *args],

@@ -164,11 +164,13 @@ def test_a_replica_paused_past_its_lease_is_fenced_off_on_postgresql(
         os.killpg(frozen.proc.pid, signal.SIGSTOP)
         try:
             wait_until(
-                lambda: sql(
-                    "SELECT expires_at < statement_timestamp() FROM swarmkit_cronlease"
-                    " WHERE job = 'slow'"
-                )
-                == [(True,)],
+                lambda: (
+                    sql(
+                        "SELECT expires_at < statement_timestamp() FROM swarmkit_cronlease"
+                        " WHERE job = 'slow'"
+                    )
+                    == [(True,)]
+                ),
                 SLOW_LEASE + 20,
                 "the frozen replica's lease to expire",
             )

@@ -96,7 +96,9 @@ def test_trailing_newlines_are_stripped(places: dict[str, Path], raw: str, expec
     assert secret("token") == expected
 
 
-def test_env_value_newlines_stripped(places: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_value_newlines_stripped(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TOKEN", "abc\n")
     assert secret("token") == "abc"
 
@@ -132,7 +134,9 @@ def test_file_var_pointing_nowhere_is_an_error_not_a_fall_through(
     assert isinstance(caught.value, ImproperlyConfigured)
 
 
-def test_unreadable_file_is_an_error(places: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_file_is_an_error(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A directory where a file should be: reading fails whatever the user id.
     monkeypatch.setenv("TOKEN_FILE", str(places["dir"]))
     with pytest.raises(SecretFileError, match="cannot read"):
@@ -162,7 +166,9 @@ def test_invalid_names(places: dict[str, Path], name: str) -> None:
     [("true", True), ("YES", True), ("on", True), ("1", True), ("false", False),
      ("no", False), ("Off", False), ("0", False), ("", False)],
 )  # fmt: skip
-def test_cast_bool(places: dict[str, Path], monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
+def test_cast_bool(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
     monkeypatch.setenv("TOKEN", raw)
     assert secret("token", cast=bool) is expected
 
@@ -200,7 +206,9 @@ def test_string_default_is_cast_other_defaults_are_not(places: dict[str, Path]) 
     assert secret("token", default=None, cast=int) is None
 
 
-def test_custom_cast_errors_hide_the_value(places: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_custom_cast_errors_hide_the_value(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def strict(value: str) -> str:
         raise ValueError(f"bad value {value}")
 
@@ -278,7 +286,11 @@ def test_settings_module_stops_with_the_message(tmp_path: Path) -> None:
         "SWARMKIT_SECRETS_DIR": str(empty),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "django", "check"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "django", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode != 0
     assert "MissingSecretError: secret 'secret_key' not found" in done.stderr

@@ -74,9 +74,7 @@ def project(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _broken_migration(project: Path) -> None:
-    (project / "visits" / "migrations" / "0002_e2e_broken.py").write_text(
-        harness.BROKEN_MIGRATION
-    )
+    (project / "visits" / "migrations" / "0002_e2e_broken.py").write_text(harness.BROKEN_MIGRATION)
 
 
 def _never_alive(project: Path) -> None:

@@ -69,6 +69,9 @@ services:
   backup:
     environment: {BACKUP_INTERVAL: "5", BACKUP_RETRY: "2"}
     deploy: {endpoint_mode: dnsrr}
+  db-roles:
+    healthcheck: {interval: 2s}
+    deploy: {endpoint_mode: dnsrr}
 """
 OVERLAY_FILE = "deploy/stack.e2e.yml"
 # The app's healthcheck budget in the overlay: start_period + retries x (interval + timeout).
@@ -180,14 +183,16 @@ def self_signed(key: Path, cert: Path) -> None:
 
 def create_secrets(directory: Path, *, slug: str = SLUG, label: str = LABEL) -> dict[str, str]:
     """Version 1 of each external secret of project ``slug``; returns name -> value."""
-    password = secrets.token_hex(16)
     key, cert = directory / "tls.key", directory / "tls.crt"
     self_signed(key, cert)
     values = {
         "secret_key": secrets.token_urlsafe(50),
-        "database_password": password,
-        # As the README creates it: a dead database host fails a connection in 2 s.
-        "database_uri": f"postgresql://{slug}:{password}@db:5432/{slug}?connect_timeout=2",
+        # The owner's password; the app logs in as version 1's own role
+        # (db-roles makes it). As the README creates them: a dead database
+        # host fails a connection in 2 s.
+        "database_password": secrets.token_hex(16),
+        "database_uri": f"postgresql://{slug}_v1:{secrets.token_hex(16)}@db:5432/{slug}"
+        "?connect_timeout=2",
         "cron_api_key": secrets.token_hex(24),
         "tls_cert": cert.read_text(),
         "tls_key": key.read_text(),

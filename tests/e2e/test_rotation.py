@@ -254,10 +254,14 @@ def service_logs(service: str, since: str) -> list[str]:
     return found
 
 
-def cron_rows() -> int:
+def db_container() -> str:
     (db,) = lines(docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name="
                          f"{STACK}_db", "--filter", "status=running"))  # fmt: skip
-    out = docker("exec", db, "psql", "-U", SLUG, "-d", SLUG, "-At", "-c",
+    return db
+
+
+def cron_rows() -> int:
+    out = docker("exec", db_container(), "psql", "-U", SLUG, "-d", SLUG, "-At", "-c",
                  "SELECT count(*) FROM visits_visit WHERE path LIKE 'cron:%'").stdout  # fmt: skip
     return int(out.strip())
 
@@ -286,6 +290,58 @@ def test_cron_api_key_rotates_without_a_refused_call(rot: Rot) -> None:
     assert not unauthorized, unauthorized[:5]
     harness.figure("cron_api_key rotation: cron calls refused", "0")
     assert not [line for line in scheduler_log if rot.values["cron_api_key"] in line]
+
+
+DATABASE_PREVIOUS = ["-c", "deploy/stack.database-previous.yml"]
+SESSION = (
+    "from django.db import connection; cursor = connection.cursor(); "
+    "cursor.execute('SELECT session_user, current_user'); print(*cursor.fetchone())"
+)
+LOGIN = """
+import sys, psycopg
+from urllib.parse import urlsplit
+uri = urlsplit(sys.stdin.read())
+try:
+    psycopg.connect(host="db", dbname="{slug}", user=uri.username, password=uri.password,
+                    connect_timeout=5).close()
+    print("logged in")
+except psycopg.OperationalError as exc:
+    print("refused:", "not permitted to log in" in str(exc))
+"""
+
+
+def login_with(uri: str) -> str:
+    """What a login to the stack's database with ``uri``'s user and password says (in an app task)."""
+    done = docker("exec", "-i", app_containers()[0], "python", "-c", LOGIN.format(slug=SLUG),
+                  stdin=uri, timeout=60)  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_database_uri_rotates_and_the_old_role_loses_login(rot: Rot) -> None:
+    """The app's password rotates as the README writes it, and no request fails meanwhile."""
+    assert login_with(rot.values["database_uri"]) == "logged in"
+    template = f"postgresql://{SLUG}_v{{version}}:{{password}}@db:5432/{SLUG}?connect_timeout=2"
+    done, load = rotate_under_load(rot, *FALLBACKS, *CRON_FALLBACKS, *DATABASE_PREVIOUS,
+                                   "--generate", template, "--previous",
+                                   "DATABASE_PREVIOUS_VERSION", "--retire-previous",
+                                   "database_uri")  # fmt: skip
+    assert done.returncode == 0, shown(done)
+    assert_no_failures(load, "database_uri rotation")
+    env = (rot.project / "deploy" / "staging.env").read_text()
+    assert "\nDATABASE_VERSION=2\n" in env and "\nDATABASE_PREVIOUS_VERSION=\n" in env
+    assert f"removed secret {SLUG}_database_uri_v1" in done.stderr
+    # Every app task logs in as version 2's role and acts as the owner.
+    for container in app_containers():
+        session = docker("exec", container, "python", "manage.py", "shell", "--no-imports",
+                         "-c", SESSION, timeout=120).stdout.strip()  # fmt: skip
+        assert session.splitlines()[-1] == f"{SLUG}_v2 {SLUG}", session
+    # The old URI no longer logs in: its role lost LOGIN.
+    assert login_with(rot.values["database_uri"]) == "refused: True"
+    roles = docker("exec", db_container(), "psql", "-U", SLUG, "-d", SLUG, "-tAc",
+                   f"SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname ~ '^{SLUG}_v' "
+                   "ORDER BY 1").stdout.split()  # fmt: skip
+    assert roles == [f"{SLUG}_v1|f", f"{SLUG}_v2|t"]
+    harness.figure("database_uri rotation: app logins refused", "0")
 
 
 def served_fingerprint(port: int) -> str:

@@ -406,17 +406,17 @@ def test_logs_are_one_timeline_and_status_shows_convergence(deployment: Deployme
     assert done.returncode == 0, shown(done)
     stamps, services = [], set()
     for line in done.stdout.splitlines():
-        match = re.match(r"(\S+) ([a-z]+)\.(\S+) \| ", line)
+        match = re.match(r"(\S+) ([a-z-]+)\.(\S+) \| ", line)
         assert match, line
         stamps.append(nanoseconds(match[1]))
         services.add(match[2])
-    assert {"proxy", "app", "db", "scheduler", "backup"} <= services
+    assert {"proxy", "app", "db", "scheduler", "backup", "db-roles"} <= services
     assert stamps == sorted(stamps)
 
     done = swarmkit("status", STACK, project=deployment.project)
     assert done.returncode == 0, shown(done)
     rows = done.stdout.splitlines()[1:]
-    assert len(rows) == 5
+    assert len(rows) == 6  # proxy, app, db, scheduler, backup, db-roles
     for row in rows:
         replicas, healthy = row.split()[2:4]
         assert replicas.split("/")[0] == replicas.split("/")[1] == healthy.split("/")[0], row

@@ -23,6 +23,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 ENVIRON: dict[str, str] = json.loads((CORPUS / "environ.json").read_text())
 FILES = sorted(CORPUS.glob("*.yml"))
 
+
 def _cases() -> list[object]:
     return [pytest.param(path, id=path.stem) for path in FILES]
 

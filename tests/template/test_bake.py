@@ -33,6 +33,7 @@ REQUIRED = [
     "docker/production/Dockerfile", "docker/production/entrypoint.sh",
     "docker/production/gunicorn.conf.py", "docker/local/Dockerfile",
     "deploy/stack.yml", "deploy/stack.staging.yml", "deploy/stack.production.yml",
+    "deploy/stack.database-previous.yml",
     "deploy/deploy.sh", "deploy/configs/all/app.env", "deploy/configs/all/backup.sh",
     "deploy/configs/staging/app.env", "deploy/configs/staging/nginx.conf",
     "deploy/configs/production/app.env", "deploy/configs/production/nginx.conf",

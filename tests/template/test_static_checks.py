@@ -41,7 +41,7 @@ TAG = "0123abcd"
 
 
 # As deploy/deploy.sh merges them: the base, the environment, and during a
-# SECRET_KEY (and cron key) rotation the fallbacks overlays.
+# SECRET_KEY (cron key, database URI) rotation the overlays of the previous version.
 STACKS = [
     pytest.param(environment, fallbacks, id=f"{environment}{'-fallbacks' if fallbacks else ''}")
     for environment in ENVIRONMENTS
@@ -54,13 +54,15 @@ def stack_files(project: Path, environment: str, fallbacks: bool = False) -> lis
     files = [deploy / "stack.yml", deploy / f"stack.{environment}.yml"]
     if not fallbacks:
         return files
-    # And the cron key's, with cron: both fallbacks at once, as in a rotation.
-    overlays = [deploy / "stack.secret-key-fallbacks.yml", deploy / "stack.cron-key-fallbacks.yml"]
+    # And the cron key's, with cron: all at once, as in rotations one after the other.
+    overlays = [deploy / "stack.secret-key-fallbacks.yml", deploy / "stack.cron-key-fallbacks.yml",
+                deploy / "stack.database-previous.yml"]  # fmt: skip
     return [*files, *(overlay for overlay in overlays if overlay.exists())]
 
 
 def variables(fallbacks: bool, **extra: str) -> dict[str, str]:
-    versions = {"SECRET_KEY_FALLBACKS_VERSION": "2", "CRON_API_KEY_FALLBACKS_VERSION": "2"}
+    versions = {"SECRET_KEY_FALLBACKS_VERSION": "2", "CRON_API_KEY_FALLBACKS_VERSION": "2",
+                "DATABASE_PREVIOUS_VERSION": "2"}  # fmt: skip
     return {**versions, **extra} if fallbacks else dict(extra)
 
 

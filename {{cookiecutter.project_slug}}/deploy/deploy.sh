@@ -83,22 +83,10 @@ create_review_secrets() {
 {%- if cookiecutter.use_cron == 'y' %}
     new_secret cron_api_key --generate hex:32
 {%- endif %}
-    # The database password twice: for PostgreSQL, and in the app's URI. One
-    # without the other (a first deploy cut short) cannot be completed: a
-    # secret's value cannot be read back.
-    for pair in database_password:database_uri database_uri:database_password; do
-        one=${pair%%:*} other=${pair#*:}
-        if has_secret "$one" && ! has_secret "$other"; then
-            echo "review app $stack has the secret ${stack}_${one}_v1 but not ${stack}_${other}_v1: remove it (docker secret rm ${stack}_${one}_v1) and deploy again" >&2
-            exit 2
-        fi
-    done
-    if ! has_secret database_password; then
-        password=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-        printf '%s' "$password" | new_secret database_password
-        printf 'postgresql://{{ cookiecutter.project_slug }}:%s@db:5432/{{ cookiecutter.project_slug }}?connect_timeout=2' "$password" \
-            | new_secret database_uri
-    fi
+    # The owner's password, and the app's URI with a password of its own for
+    # the login role {{ cookiecutter.project_slug }}_v1 (db-roles makes it).
+    new_secret database_password --generate hex:24
+    new_secret database_uri --generate 'postgresql://{{ cookiecutter.project_slug }}_v{version}:{password}@db:5432/{{ cookiecutter.project_slug }}?connect_timeout=2'
 }
 
 [ $# -ge 1 ] || usage
@@ -148,6 +136,12 @@ if [ -n "${SECRET_KEY_FALLBACKS_VERSION:-}" ] \
     || grep -q '^SECRET_KEY_FALLBACKS_VERSION=..*' "$env_file"; then
     fallbacks=deploy/stack.secret-key-fallbacks.yml
 fi
+# During a database_uri rotation, the previous URI's login role (the same rule).
+database_previous=
+if [ -n "${DATABASE_PREVIOUS_VERSION:-}" ] \
+    || grep -q '^DATABASE_PREVIOUS_VERSION=..*' "$env_file"; then
+    database_previous=deploy/stack.database-previous.yml
+fi
 {%- if cookiecutter.use_cron == 'y' %}
 # During a cron_api_key rotation, the previous key (the same rule).
 cron_fallbacks=
@@ -160,6 +154,7 @@ fi
 # The stack files, as words: DEPLOY_STACK_FILES is space-separated, so no
 # path has a space in it.
 files="-c deploy/stack.yml -c deploy/stack.$env.yml${fallbacks:+ -c $fallbacks}"
+files="$files${database_previous:+ -c $database_previous}"
 {%- if cookiecutter.use_cron == 'y' %}
 files="$files${cron_fallbacks:+ -c $cron_fallbacks}"
 {%- endif %}

@@ -7,6 +7,12 @@ one of them migrate while the others wait for it; they then find nothing to
 do. The lock belongs to the database session, so it goes away with the
 process, even when the process is killed.
 
+First it waits (``--wait-for-database``, 120 s) until the database accepts
+its login: at a first deploy PostgreSQL may still be starting, and after a
+rotation of database_uri the new version's login role appears only once
+db-roles has made it. The update then waits too, instead of failing and
+rolling back.
+
 A failed migration raises, the command exits non-zero, the container stops
 before gunicorn starts and never becomes healthy, and Swarm rolls the update
 back (``failure_action: rollback``). On a database other than PostgreSQL the
@@ -18,7 +24,7 @@ import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections
 
 # The same key in every release and every container of this project: a
 # positive 64-bit number derived from a fixed name.
@@ -41,9 +47,16 @@ class Command(BaseCommand):
             default=600.0,
             help="Seconds to wait for the lock before giving up (default: %(default)s).",
         )
+        parser.add_argument(
+            "--wait-for-database",
+            type=float,
+            default=120.0,
+            help="Seconds to wait for the database to accept the login (default: %(default)s).",
+        )
 
-    def handle(self, *args, database, timeout, verbosity, **options):
+    def handle(self, *args, database, timeout, wait_for_database, verbosity, **options):
         connection = connections[database]
+        self._wait_for_login(connection, wait_for_database)
         if connection.vendor != "postgresql":
             call_command("migrate", database=database, interactive=False, verbosity=verbosity)
             return
@@ -52,6 +65,25 @@ class Command(BaseCommand):
             call_command("migrate", database=database, interactive=False, verbosity=verbosity)
         finally:
             self._unlock(connection)
+
+    def _wait_for_login(self, connection, wait):
+        deadline = time.monotonic() + wait
+        said = None
+        while True:
+            try:
+                connection.ensure_connection()
+                return
+            except OperationalError as exc:
+                # The driver's first line: host and cause, never the password.
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                if time.monotonic() >= deadline:
+                    raise CommandError(
+                        f"the database did not accept the login within {wait:g} s: {reason}"
+                    ) from None
+                if reason != said:
+                    self.stdout.write(f"Waiting for the database: {reason}")
+                    said = reason
+            time.sleep(2)
 
     def _lock(self, connection, timeout):
         deadline = time.monotonic() + timeout
