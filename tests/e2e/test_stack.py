@@ -151,9 +151,10 @@ def test_broken_release_rolls_back_while_v2_serves(
     assert_no_failures(load, f"the {tag} update and its rollback")
     assert set(load.result.versions) == {"e2e-v2"}
     assert service_image("app") == f"{IMAGE}:v2"
-    # The scheduler shares the image: it goes back with the app, not left on v3.
-    assert f"rolled back with it: {STACK}_scheduler" in done.stderr, shown(done)
-    assert service_image("scheduler") == f"{IMAGE}:v2"
+    # The scheduler and db-roles share the image: they go back with the app,
+    # not left on v3.
+    assert f"rolled back with it: {STACK}_db-roles, {STACK}_scheduler" in done.stderr, shown(done)
+    assert service_image("scheduler") == service_image("db-roles") == f"{IMAGE}:v2"
     rows = swarmkit("status", STACK, project=deployment.project).stdout
     assert re.search(rf"{STACK}_app\s+{re.escape(IMAGE)}:v2\s+2/2\s+2/2\s+rollback_completed", rows)
 
