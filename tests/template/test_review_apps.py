@@ -10,6 +10,7 @@ review apps side by side, is tests/pipeline's.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ COMBOS = [
 IDS = [c.id for c in COMBOS]
 TAG = "0123abcd"
 LONG_SLUG = "feature-" + "x" * 55  # GitLab's CI_COMMIT_REF_SLUG: at most 63 characters
+# Over 30 characters: the first 23 and 6 hex digits of the SHA-256 of the whole.
+CUT_SLUG = LONG_SLUG[:23] + "-" + hashlib.sha256(LONG_SLUG.encode()).hexdigest()[:6]
 # What deploy.sh review exports, as the pipeline's lint gives them.
 REVIEW = {"SECRETS_PREFIX": "review-lint", "REVIEW_HOST": "lint.review.example.com",
           "REVIEW_URL": "https://lint.review.example.com:20003"}  # fmt: skip
@@ -118,12 +121,12 @@ def test_review_deploys_its_own_stack_ports_and_secrets(project: Path, tmp_path:
                                  REVIEW_SLUG=LONG_SLUG, REVIEW_ID="7",
                                  REVIEW_DOTENV=str(dotenv))  # fmt: skip
     assert code == 0, out
-    stack = "review-" + LONG_SLUG[:30]
+    stack = "review-" + CUT_SLUG
     deploy = calls[-1]["argv"]
     assert deploy[:2] == ["swarmkit", "deploy"] and deploy[-3:] == ["--name", stack, "--prune"]
     assert "deploy/stack.review.yml" in deploy and "--timeout" in deploy
     assert deploy[deploy.index("--env-file") + 1] == "deploy/review.env"
-    url = f"https://{LONG_SLUG[:30]}.review.example.com:20015"
+    url = f"https://{CUT_SLUG}.review.example.com:20015"
     assert dotenv.read_text() == f"REVIEW_URL={url}/\nREVIEW_STACK={stack}\n"
     # Its own secrets, labelled as the stack's; every value made by swarmkit.
     created = [c for c in calls if c["argv"][1:3] == ["secret", "create"]]
@@ -189,8 +192,35 @@ def test_review_stop_removes_the_stack_with_its_volumes(project: Path, tmp_path:
     code, out, calls = deploy_sh(project, tmp_path, "review-stop", REVIEW_SLUG=LONG_SLUG + "-")
     assert code == 0, out
     assert [c["argv"] for c in calls] == [
-        ["swarmkit", "rm", "review-" + LONG_SLUG[:30], "--volumes"]
+        ["swarmkit", "rm", "review-" + CUT_SLUG, "--volumes"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("slug", "stack"),
+    [
+        ("Feature_A", "review-feature-a"),
+        ("two\nlines", "review-two-lines"),  # one name, never a line of its own
+        ("-" + "a" * 30 + "-", "review-" + "a" * 30),  # 30 after the dashes go: kept whole
+        # Alike in their first 30 characters, yet two apps (and no dash before the hash).
+        ("fix-" + "b" * 18 + "-login-page-1", "review-fix-" + "b" * 18 + "-"),
+        ("fix-" + "b" * 18 + "-login-page-2", "review-fix-" + "b" * 18 + "-"),
+    ],
+)
+def test_review_slugs_stay_distinct_and_within_limits(
+    bakes: Bakes, tmp_path: Path, slug: str, stack: str
+) -> None:
+    code, out, calls = deploy_sh(bakes.project(DEFAULT_COMBO), tmp_path, "review-stop",
+                                 REVIEW_SLUG=slug)  # fmt: skip
+    assert code == 0, out
+    removed = calls[-1]["argv"][2]
+    clean = re.sub("[^a-z0-9]", "-", slug.lower()).strip("-")
+    if len(clean) > 30:
+        digest = hashlib.sha256(clean.encode()).hexdigest()[:6]
+        assert removed == stack + digest, removed
+    else:
+        assert removed == stack, removed
+    assert len(removed) <= len("review-") + 30
 
 
 @pytest.mark.parametrize(

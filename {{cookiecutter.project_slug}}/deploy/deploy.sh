@@ -7,8 +7,8 @@
 #   REVIEW_SLUG=<branch slug> deploy/deploy.sh review-stop
 #
 # review: a merge request's own stack review-<slug> on the staging swarm (slug:
-# REVIEW_SLUG cut to 30 characters, so that every object name stays within
-# Swarm's limits), with its own database (its db-data volume), its own secrets
+# REVIEW_SLUG as a DNS label; one over 30 characters cut to 23 and a hash of
+# the whole, so that every object name stays within Swarm's limits), with its own database (its db-data volume), its own secrets
 # (version 1, made here at its first deploy, labelled as the stack's), the
 # staging TLS pair, and its own ports: HTTP on REVIEW_PORT_BASE (default
 # 20000) + 2 x REVIEW_ID, HTTPS on the next one (host mode: two stacks cannot
@@ -96,10 +96,16 @@ case $env in
     staging | production) stack={{ cookiecutter.project_slug }}_$env ;;
     review | review-stop)
         [ -n "${REVIEW_SLUG:-}" ] || { echo "set REVIEW_SLUG (e.g. \$CI_COMMIT_REF_SLUG) for a review app" >&2; exit 2; }
-        # At most 30 characters: a config's name <stack>_db_entrypoint_<hash>
-        # has at most 64. Lower-case letters, digits and dashes, as a DNS label.
-        slug=$(printf '%s' "$REVIEW_SLUG" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9\n' '-' | cut -c1-30 | sed 's/^-*//; s/-*$//')
+        # Lower-case letters, digits and dashes, as a DNS label; at most 30
+        # characters, for a config's name <stack>_db_entrypoint_<hash> has at
+        # most 64. A longer one keeps 23 and ends in 6 hex digits of its
+        # SHA-256, as GitLab's CI_ENVIRONMENT_SLUG does, so that two branches
+        # alike in their first 30 characters still get two review apps.
+        slug=$(printf '%s' "$REVIEW_SLUG" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9' '-' | sed 's/^-*//; s/-*$//')
         [ -n "$slug" ] || { echo "REVIEW_SLUG has no letter or digit: $REVIEW_SLUG" >&2; exit 2; }
+        if [ "$(printf '%s' "$slug" | wc -c)" -gt 30 ]; then
+            slug=$(printf '%s' "$slug" | cut -c1-23 | sed 's/-*$//')-$(printf '%s' "$slug" | sha256sum | cut -c1-6)
+        fi
         stack=review-$slug
         ;;
     *) usage ;;
