@@ -26,7 +26,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check swarmkit tests benchmarks scripts
-	$(BIN)/ruff format --check swarmkit
+	$(BIN)/ruff format --check swarmkit tests benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy swarmkit
@@ -39,7 +39,8 @@ unit: install
 # The suites that touch Django, again on the newest Django release.
 django-newest: $(NEWEST_VENV)/.installed
 	$(NEWEST_VENV)/bin/python -c 'import django; print("newest Django:", django.get_version())'
-	$(NEWEST_VENV)/bin/pytest -q -p no:cacheprovider tests/django tests/test_healthcheck.py
+	@start=$$(date +%s); $(NEWEST_VENV)/bin/pytest -q -p no:cacheprovider tests/django tests/test_healthcheck.py; rc=$$?; \
+	echo "=== newest-Django suites took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 $(NEWEST_VENV)/.installed: pyproject.toml
 	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.12+ found for the newest-Django run: set NEWEST_PYTHON"; exit 2; }
@@ -53,7 +54,8 @@ test: lint typecheck unit django-newest e2e cluster compose pipeline
 # The whole chain on a real swarm (tests/e2e): needs the Docker Engine in swarm
 # mode and the stand-in images of ../shared/e2e/, like the template suite.
 e2e: install
-	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+	@start=$$(date +%s); $(BIN)/pytest -q -p no:cacheprovider tests/e2e; rc=$$?; \
+	echo "=== e2e suite took $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # The generated project on a swarm of three managers and a worker, each engine
 # in its own network namespace, with a TLS registry, deployed over SSH

@@ -61,8 +61,7 @@ def generate(root: Path, services: int) -> list[Path]:
 def generate_port_range(root: Path) -> list[Path]:
     path = root / "ports.yml"
     path.write_text(
-        'version: "3.8"\nservices:\n  app:\n    image: nginx:1.27\n'
-        '    ports: ["0-65535:0-65535"]\n'
+        'version: "3.8"\nservices:\n  app:\n    image: nginx:1.27\n    ports: ["0-65535:0-65535"]\n'
     )
     return [path]
 

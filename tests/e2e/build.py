@@ -55,10 +55,11 @@ def bake_project(root: Path, answers: Mapping[str, str], *, cron_job: bool = Tru
 
 
 def build_images(project: Path, root: Path, image: str,
-                 variants: Mapping[str, Variant | None]) -> None:  # fmt: skip
+                 variants: Mapping[str, Variant | None], *, label: str = harness.LABEL) -> None:  # fmt: skip
     """``image:<tag>`` for each tag of ``variants``: the project, or a changed copy of it.
 
-    Each image says its tag (``APP_VERSION=e2e-<tag>``) on the home page.
+    Each image says its tag (``APP_VERSION=e2e-<tag>``) on the home page and
+    carries ``label``, by which its suite removes it.
     """
     index = PackageIndex(root / "index", root / "wheelhouse").start()
     secret = root / "pip_index_url"
@@ -72,7 +73,7 @@ def build_images(project: Path, root: Path, image: str,
                 shutil.copytree(project, context)
                 variant(context)
             check(build(context, f"{image}:{tag}", build_args=[f"APP_VERSION=e2e-{tag}"],
-                        secret_file=secret, label=harness.LABEL))  # fmt: skip
+                        secret_file=secret, label=label))  # fmt: skip
     finally:
         index.stop()
         secret.unlink(missing_ok=True)

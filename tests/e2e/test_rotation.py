@@ -25,22 +25,9 @@ import pytest
 
 from tests.django.servers import free_port
 from tests.e2e import harness
+from tests.e2e.build import bake_project, build_images
 from tests.e2e.harness import Load, docker, lines, shown, swarmkit, tls_context, wait_until
-from tests.template.helpers import (
-    RELOCK,
-    bake,
-    build_swarm_django_wheel,
-    check,
-    clean_env,
-    cookiecutter_config,
-    find_links,
-    lock_is_current,
-    python_for,
-    requirements_script,
-    ship_wheel,
-    tools_venv,
-)
-from tests.template.servers import PackageIndex, build, require_engine, require_image
+from tests.template.servers import require_engine, require_image
 
 SLUG = "rot_shop"
 STACK = f"{SLUG}_staging"
@@ -107,20 +94,6 @@ def cleanup() -> None:
     docker("rmi", "-f", f"{IMAGE}:v1", check=False)
 
 
-def bake_project(root: Path) -> Path:
-    """As tests/e2e/build.py bakes one (its lock pinning this checkout's wheel), for our slug."""
-    project = bake(root / "baked", cookiecutter_config(root / "cookiecutter-home"), ANSWERS)
-    wheel = build_swarm_django_wheel(root / "wheelhouse")
-    if not lock_is_current(project, wheel):
-        ship_wheel(project, wheel)
-        tools = tools_venv(python_for("3.12"), "3.12")
-        env = clean_env(PIP_FIND_LINKS=find_links(wheel.parent))
-        check(requirements_script(project, str(tools / "bin" / "python"), "lock", env, *RELOCK))
-    cron = project / SLUG / "cron.py"
-    cron.write_text(cron.read_text() + harness.CRON_JOB)
-    return project
-
-
 @pytest.fixture(scope="module")
 def rot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rot]:
     require_engine()
@@ -128,18 +101,9 @@ def rot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rot]:
         require_image(image)
     cleanup()
     root = tmp_path_factory.mktemp("rot")
-    project = bake_project(root)
+    project = bake_project(root, ANSWERS)
     (project / harness.OVERLAY_FILE).write_text(OVERLAY)
-    index = PackageIndex(root / "index", root / "wheelhouse").start()
-    url = root / "pip_index_url"
-    try:
-        url.write_text(index.url())
-        built = build(project, f"{IMAGE}:v1", build_args=["APP_VERSION=e2e-v1"],
-                      secret_file=url, label=LABEL)  # fmt: skip
-    finally:
-        index.stop()
-        url.unlink(missing_ok=True)
-    assert built.returncode == 0, built.stderr[-3000:]
+    build_images(project, root, IMAGE, {"v1": None}, label=LABEL)
     try:
         values = harness.create_secrets(root, slug=SLUG, label=LABEL)
         node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()

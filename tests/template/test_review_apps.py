@@ -191,9 +191,7 @@ def test_a_first_deploy_cut_short_makes_the_missing_database_secret(
 def test_review_stop_removes_the_stack_with_its_volumes(project: Path, tmp_path: Path) -> None:
     code, out, calls = deploy_sh(project, tmp_path, "review-stop", REVIEW_SLUG=LONG_SLUG + "-")
     assert code == 0, out
-    assert [c["argv"] for c in calls] == [
-        ["swarmkit", "rm", "review-" + CUT_SLUG, "--volumes"]
-    ]
+    assert [c["argv"] for c in calls] == [["swarmkit", "rm", "review-" + CUT_SLUG, "--volumes"]]
 
 
 @pytest.mark.parametrize(
