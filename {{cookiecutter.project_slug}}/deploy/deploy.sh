@@ -8,8 +8,9 @@
 #
 # review: a merge request's own stack review-<slug> on the staging swarm (slug:
 # REVIEW_SLUG as a DNS label; one over 30 characters cut to 23 and a hash of
-# the whole, so that every object name stays within Swarm's limits), with its own database (its db-data volume), its own secrets
-# (version 1, made here at its first deploy, labelled as the stack's), the
+# the whole, so that every object name stays within Swarm's limits), with its
+# own database (its db-data volume), its own secrets (version 1, made here at
+# its first deploy, labelled as the stack's), the
 # staging TLS pair, and its own ports: HTTP on REVIEW_PORT_BASE (default
 # 20000) + 2 x REVIEW_ID, HTTPS on the next one (host mode: two stacks cannot
 # share a port). Its hostname is REVIEW_HOST (default
